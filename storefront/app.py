@@ -1,0 +1,85 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from importlib import import_module
+
+from flask import Flask
+
+from .state import CatalogStore, Storefront, make_clock, parse_now
+from .templating import templates_dir
+from .urls import DEFAULT_BASE_URL
+
+logger = logging.getLogger(__name__)
+
+# One blueprint per module under storefront/views; each module has `bp`
+# and may have `init_app(app)` for teardown handlers or extra set-up.
+VIEW_MODULES = ("errors", "books")
+
+
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Create the app: defaults, then instance config, then ``STOREFRONT_*`` (or ``test_config``).
+
+    The catalog is loaded and validated here: a broken catalog raises
+    :class:`storefront.catalog.CatalogError` and the app never serves.
+    """
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=instance_path,
+        template_folder=str(templates_dir()),
+    )
+    app.config.from_mapping(
+        CATALOG=None,  # path to the catalog TOML; None: the built-in one
+        DATABASE_URL=None,  # SQLAlchemy URL; None: SQLite in the instance folder
+        BASE_URL=None,  # public URL for widgets, samples, flyers, QR codes
+        ADMIN_TOKEN=None,  # admin pages exist only when this is set
+        NOW=None,  # preview instant (ISO 8601 with offset)
+        CLOCK=None,  # tests: a callable returning an aware datetime
+        COUNTRY_HEADER=None,  # trusted proxy header with the reader's country, e.g. CF-IPCountry
+        CATALOG_RELOAD_INTERVAL=1.0,  # seconds between checks of the catalog file
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("STOREFRONT")
+    else:
+        app.config.from_mapping(test_config)
+    # from_prefixed_env parses JSON: a numeric token would become an int.
+    for key in ("ADMIN_TOKEN", "BASE_URL", "CATALOG", "DATABASE_URL", "NOW", "COUNTRY_HEADER"):
+        if app.config.get(key) is not None and not isinstance(app.config[key], str):
+            app.config[key] = str(app.config[key]) if key != "NOW" else app.config[key]
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    catalog_store = CatalogStore(app.config["CATALOG"], float(app.config["CATALOG_RELOAD_INTERVAL"]))
+    site_base = catalog_store.get().site.base_url
+    base_url = app.config["BASE_URL"] or site_base or DEFAULT_BASE_URL
+    clock = app.config["CLOCK"] or make_clock(parse_now(app.config["NOW"]))
+    app.extensions["storefront"] = Storefront(catalog_store, base_url, clock)
+
+    app.after_request(_security_headers)
+    for name in VIEW_MODULES:
+        module = import_module(f".views.{name}", __package__)
+        app.register_blueprint(module.bp)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+    return app
+
+
+# Pages run no script; cards and embeds set their own, stricter or framable, policy.
+DEFAULT_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if response.mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+    return response

@@ -1,0 +1,107 @@
+"""The ``storefront`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .catalog import Catalog, CatalogError, load_catalog
+from .state import parse_now
+
+CATALOG_HELP = "Catalog TOML file (default: $STOREFRONT_CATALOG or the built-in catalog)."
+
+
+def catalog_option(f):
+    """The ``--catalog`` option every command takes; it sets ``STOREFRONT_CATALOG``."""
+    return click.option(
+        "--catalog",
+        "catalog_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="STOREFRONT_CATALOG",
+        help=CATALOG_HELP,
+    )(f)
+
+
+def open_catalog(path: Path | None) -> Catalog:
+    """Load the catalog or exit 1 with one line per problem (never a traceback)."""
+    try:
+        return load_catalog(path)
+    except CatalogError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(exc.problems)} problem(s) in the catalog.", err=True)
+        sys.exit(1)
+
+
+def resolve_now(value: str | None):
+    """``--now`` / ``STOREFRONT_NOW`` as an aware datetime, or the real clock."""
+    from .pricing import utcnow
+
+    try:
+        return parse_now(value) or utcnow()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
+
+
+def now_option(f):
+    return click.option(
+        "--now",
+        envvar="STOREFRONT_NOW",
+        help="Preview at this instant (ISO 8601 with offset, e.g. 2026-12-22T09:00:00-07:00).",
+    )(f)
+
+
+def base_url() -> str:
+    from .urls import DEFAULT_BASE_URL
+
+    return os.environ.get("STOREFRONT_BASE_URL") or DEFAULT_BASE_URL
+
+
+@click.group()
+@click.version_option(package_name="storefront")
+def main() -> None:
+    """Storefront: an author's own storefront and promo kit."""
+
+
+@main.command()
+@catalog_option
+def check(catalog_path: Path | None) -> None:
+    """Validate the catalog: exit 0 with a summary, or 1 listing every problem."""
+    catalog = open_catalog(catalog_path)
+    offers = sum(len(b.offers) for b in catalog.books)
+    click.echo(
+        f"{catalog.path.name}: OK ({len(catalog.books)} book(s), {offers} offer(s), "
+        f"{len(catalog.vendors)} vendor(s), {len(catalog.campaigns)} campaign(s), "
+        f"{len(catalog.support)} support method(s)); version {catalog.version}"
+    )
+
+
+@main.command()
+@catalog_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
+)
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64))
+@now_option
+@click.option("--access-log/--no-access-log", default=False, help="Log every request.")
+def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
+    """Serve the store with the production WSGI server (gunicorn)."""
+    open_catalog(catalog_path)  # fail here, with the same messages as `check`
+    if now:
+        resolve_now(now)
+        os.environ["STOREFRONT_NOW"] = now
+    if catalog_path:
+        os.environ["STOREFRONT_CATALOG"] = str(catalog_path.resolve())
+    from .server import run_server
+
+    click.echo(f"Storefront on http://{host}:{port}/ ({workers} worker(s))", err=True)
+    run_server(host=host, port=port, workers=workers, threads=threads, access_log=access_log)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

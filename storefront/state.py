@@ -1,0 +1,162 @@
+"""Per-app state: the live catalog, the clock and the render cache.
+
+Kept apart from ``app.py`` so views and CLI commands share one definition of
+"the catalog now" and "the time now" (the ``STOREFRONT_NOW`` preview clock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .catalog import Catalog, CatalogError, load_catalog
+from .pricing import price_window, utcnow
+from .urls import Urls
+
+logger = logging.getLogger(__name__)
+
+
+def parse_now(value: str | datetime | None) -> datetime | None:
+    """Parse the ``STOREFRONT_NOW`` preview instant (ISO 8601 with an offset)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        instant = value
+    else:
+        try:
+            instant = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"STOREFRONT_NOW: '{value}' is not an ISO 8601 instant") from None
+    if instant.tzinfo is None:
+        raise ValueError(f"STOREFRONT_NOW: '{value}' needs a UTC offset, e.g. 2026-12-22T09:00:00-07:00")
+    return instant
+
+
+class CatalogStore:
+    """Hold the live catalog; pick up edits to the file without a restart.
+
+    The file's modification time is checked at most once per ``interval``
+    seconds. A new version that fails validation is logged and ignored: the
+    last good catalog keeps serving (a broken catalog never serves).
+    """
+
+    def __init__(self, path: str | Path | None, interval: float = 1.0):
+        self.path = Path(path) if path else None
+        self.interval = interval
+        self._catalog = load_catalog(self.path)  # raises CatalogError: the app must not start
+        self._stamp = self._mtime()
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _mtime(self) -> float | None:
+        try:
+            return self._catalog.path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def get(self) -> Catalog:
+        if self.interval >= 0 and time.monotonic() - self._checked >= self.interval:
+            self._maybe_reload()
+        return self._catalog
+
+    def _maybe_reload(self) -> None:
+        with self._lock:
+            self._checked = time.monotonic()
+            stamp = self._mtime()
+            if stamp == self._stamp:
+                return
+            self._stamp = stamp
+            try:
+                catalog = load_catalog(self._catalog.path)
+            except CatalogError as exc:
+                logger.error("catalog changed but is invalid; still serving version %s:\n%s",
+                             self._catalog.version, exc)
+                return
+            if catalog.version != self._catalog.version:
+                logger.info("catalog reloaded: version %s", catalog.version)
+                self._catalog = catalog
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered body with its strong ETag and the instants it is valid between."""
+
+    body: bytes
+    etag: str
+    media_type: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+
+    def is_valid(self, at: datetime) -> bool:
+        return (self.valid_from is None or self.valid_from <= at) and (
+            self.valid_until is None or at < self.valid_until
+        )
+
+
+def make_rendered(body: bytes | str, media_type: str, window: tuple[datetime | None, datetime | None]) -> Rendered:
+    data = body.encode() if isinstance(body, str) else body
+    etag = hashlib.sha256(data).hexdigest()[:32]
+    return Rendered(data, etag, media_type, window[0], window[1])
+
+
+class RenderCache:
+    """A bounded LRU of rendered outputs, valid within one price window.
+
+    Keys should include the catalog version; entries also carry the campaign
+    window they were rendered in, so a price is never served past a boundary.
+    """
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._items: OrderedDict[Hashable, Rendered] = OrderedDict()
+        self._lock = threading.Lock()
+        self.renders = 0  # how many times a body was built (tests read it)
+
+    def get(
+        self,
+        key: Hashable,
+        catalog: Catalog,
+        at: datetime,
+        build: Callable[[], tuple[bytes | str, str]],
+    ) -> Rendered:
+        item = self._items.get(key)
+        if item is not None and item.is_valid(at):
+            return item
+        body, media_type = build()
+        self.renders += 1
+        item = make_rendered(body, media_type, price_window(catalog, at))
+        with self._lock:
+            self._items[key] = item
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return item
+
+
+class Storefront:
+    """What every view needs: catalog, clock, URLs and caches."""
+
+    def __init__(self, catalog_store: CatalogStore, base_url: str, clock: Callable[[], datetime]):
+        self.catalog_store = catalog_store
+        self.urls = Urls(base_url)
+        self.clock = clock
+        self.cache = RenderCache()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.catalog_store.get()
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def make_clock(now: datetime | None) -> Callable[[], datetime]:
+    """A clock fixed at the preview instant, or the real UTC clock."""
+    return (lambda: now) if now is not None else utcnow

@@ -1,0 +1,123 @@
+"""Every public URL Storefront prints is built here (one seam, as in Datasette).
+
+Pages, cards, EPUB samples, flyers and QR codes all ask one :class:`Urls`
+object, so buy links always go through the tracked ``/go/`` redirect and the
+public base URL is applied in one place.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+# Where a link was shown: the `src` of a tracked link. Anything else is "other".
+PLACEMENTS = (
+    "page",
+    "card",
+    "banner",
+    "compact",
+    "support",
+    "epub",
+    "flyer",
+    "postcard",
+    "bookmark",
+    "qr",
+    "social",
+    "email",
+    "other",
+)
+LAYOUTS = ("card", "banner", "compact", "support")
+THEMES = ("light", "dark", "auto")
+FLYER_SIZES = ("letter", "a4")
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+class Urls:
+    """Build public URLs under ``base_url`` (scheme and host, maybe a path prefix)."""
+
+    def __init__(self, base_url: str = DEFAULT_BASE_URL):
+        self.base_url = base_url.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"Urls({self.base_url!r})"
+
+    def absolute(self, path: str) -> str:
+        """Turn a path from this object into an absolute URL."""
+        return self.base_url + path if path.startswith("/") else path
+
+    def _path(self, *parts: str, query: dict[str, str | None] | None = None) -> str:
+        path = "/" + "/".join(quote(p, safe="") for p in parts)
+        params = {k: v for k, v in (query or {}).items() if v}
+        return f"{path}?{urlencode(params)}" if params else path
+
+    def _maybe_absolute(self, path: str, absolute: bool) -> str:
+        return self.absolute(path) if absolute else path
+
+    def index(self, *, absolute: bool = False) -> str:
+        return self._maybe_absolute("/", absolute)
+
+    def book(self, book: str, *, absolute: bool = False) -> str:
+        return self._maybe_absolute(self._path("books", book), absolute)
+
+    def go(
+        self,
+        book: str,
+        offer: str,
+        *,
+        src: str | None = None,
+        campaign: str | None = None,
+        absolute: bool = False,
+    ) -> str:
+        """The tracked redirect to one offer; ``src`` is the placement, ``campaign`` a slug."""
+        path = self._path("go", book, offer, query={"src": src, "c": campaign})
+        return self._maybe_absolute(path, absolute)
+
+    def chooser(
+        self,
+        book: str,
+        *,
+        src: str | None = None,
+        campaign: str | None = None,
+        absolute: bool = False,
+    ) -> str:
+        """The universal link: a store chooser for the reader's country."""
+        path = self._path("go", book, query={"src": src, "c": campaign})
+        return self._maybe_absolute(path, absolute)
+
+    def cover(self, book: str, *, absolute: bool = False) -> str:
+        return self._maybe_absolute(self._path("books", book, "cover"), absolute)
+
+    def sample(self, book: str, *, absolute: bool = False) -> str:
+        return self._maybe_absolute(self._path("books", book, "sample.epub"), absolute)
+
+    def flyer(
+        self,
+        book: str,
+        *,
+        size: str | None = None,
+        campaign: str | None = None,
+        absolute: bool = False,
+    ) -> str:
+        path = self._path("books", book, "flyer.pdf", query={"size": size, "campaign": campaign})
+        return self._maybe_absolute(path, absolute)
+
+    def social_image(self, book: str, *, absolute: bool = True) -> str:
+        return self._maybe_absolute(self._path("books", book, "social.png"), absolute)
+
+    def embed(
+        self,
+        book: str,
+        *,
+        layout: str | None = None,
+        theme: str | None = None,
+        absolute: bool = True,
+    ) -> str:
+        path = self._path("embed", book, query={"layout": layout, "theme": theme})
+        return self._maybe_absolute(path, absolute)
+
+    def widget_js(self, *, absolute: bool = True) -> str:
+        return self._maybe_absolute("/widget.js", absolute)
+
+    def oembed(self, url: str | None = None, *, absolute: bool = True) -> str:
+        path = self._path("oembed", query={"url": url, "format": "json" if url else None})
+        return self._maybe_absolute(path, absolute)
