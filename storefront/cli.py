@@ -8,57 +8,7 @@ from pathlib import Path
 
 import click
 
-from .catalog import Catalog, CatalogError, load_catalog
-from .state import parse_now
-
-CATALOG_HELP = "Catalog TOML file (default: $STOREFRONT_CATALOG or the built-in catalog)."
-
-
-def catalog_option(f):
-    """The ``--catalog`` option every command takes; it sets ``STOREFRONT_CATALOG``."""
-    return click.option(
-        "--catalog",
-        "catalog_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="STOREFRONT_CATALOG",
-        help=CATALOG_HELP,
-    )(f)
-
-
-def open_catalog(path: Path | None) -> Catalog:
-    """Load the catalog or exit 1 with one line per problem (never a traceback)."""
-    try:
-        return load_catalog(path)
-    except CatalogError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        click.echo(f"{len(exc.problems)} problem(s) in the catalog.", err=True)
-        sys.exit(1)
-
-
-def resolve_now(value: str | None):
-    """``--now`` / ``STOREFRONT_NOW`` as an aware datetime, or the real clock."""
-    from .pricing import utcnow
-
-    try:
-        return parse_now(value) or utcnow()
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--now") from None
-
-
-def now_option(f):
-    return click.option(
-        "--now",
-        envvar="STOREFRONT_NOW",
-        help="Preview at this instant (ISO 8601 with offset, e.g. 2026-12-22T09:00:00-07:00).",
-    )(f)
-
-
-def base_url() -> str:
-    from .urls import DEFAULT_BASE_URL
-
-    return os.environ.get("STOREFRONT_BASE_URL") or DEFAULT_BASE_URL
-
+from .commands import catalog_option, now_option, open_catalog, resolve_now
 
 @click.group()
 @click.version_option(package_name="storefront")
