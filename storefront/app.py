@@ -25,6 +25,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     The catalog is loaded and validated here: a broken catalog raises
     :class:`storefront.catalog.CatalogError` and the app never serves.
     """
+    if instance_path is None:
+        # Tests and benches put the instance folder (SQLite, config) in a temp dir.
+        instance_path = os.environ.get("STOREFRONT_INSTANCE_PATH") or None
     app = Flask(
         __name__,
         instance_relative_config=True,
