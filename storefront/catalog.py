@@ -616,7 +616,7 @@ class _CatalogReader:
         campaigns = self.campaigns(top.get("campaigns", []), tz, books, vendors)
         support = self.support(top.get("support", []))
         if v.problems or site is None:
-            raise CatalogError(v.problems)
+            raise CatalogError(sorted(v.problems, key=lambda p: p.line or 0))
         return Catalog(
             path=self.path,
             version=version,
@@ -753,10 +753,12 @@ class _CatalogReader:
                     "quotes": (_identity, False),
                 },
             )
-            if not d or not {"slug", "title", "authors", "description"} <= d.keys():
+            if d is None:
                 return None
-            slug = d["slug"]
-            if not d["authors"]:
+            # Check everything nested even when a required field failed, so one
+            # run reports every problem; the book itself is dropped below.
+            slug = d.get("slug", f"#{path}")
+            if "authors" in d and not d["authors"]:
                 self.v.error(f"{path}.authors", "must list at least one author")
             contributors = self.v.array(
                 d.get("contributors", []), f"{path}.contributors", self.contributor
@@ -768,9 +770,9 @@ class _CatalogReader:
             )
             if "editions" in d and not editions and isinstance(d["editions"], list):
                 self.v.error(f"{path}.editions", "must list at least one edition")
-            self.unique(editions, f"{path}.editions", lambda e: e.format, "format")
+            self.unique(editions, f"{path}.editions", lambda e: e.format, "format", "format")
             offers = [o for e in editions for o in e.offers]
-            self.unique(offers, f"{path}.editions", lambda o: o.slug, "offer slug")
+            self.unique(offers, f"{path}.editions", lambda o: o.slug, "offer slug", None)
             for e in editions:
                 if sum(o.preferred for o in e.offers) > 1:
                     self.v.error(f"{path}.editions", f"the {e.format} edition has more than one preferred offer")
@@ -780,6 +782,8 @@ class _CatalogReader:
                 s = self.v.table(d["series"], f"{path}.series", {"name": (_text, True), "position": (_positive_int, False)})
                 if s and "name" in s:
                     series = Series(name=s["name"], position=s.get("position"))
+            if not {"slug", "title", "authors", "description"} <= d.keys():
+                return None
             description = d["description"]
             return Book(
                 slug=slug,
@@ -875,13 +879,15 @@ class _CatalogReader:
                 "countries": (_identity, False),
             },
         )
-        if not d or not {"vendor", "url", "currency"} <= d.keys():
+        if d is None:
             return None
-        ok = True
-        if d["vendor"] not in vendors:
+        ok = {"vendor", "url", "currency"} <= d.keys()
+        if "vendor" in d and d["vendor"] not in vendors:
             self.v.error(f"{path}.vendor", f"unknown vendor '{d['vendor']}' (not in [[vendors]])")
             ok = False
-        if "price" in d and not self.money_ok(d["price"], d["currency"], f"{path}.price"):
+        # Decimal places are checked against the currency, or cents when it is unknown.
+        currency = d.get("currency", "USD")
+        if "price" in d and not self.money_ok(d["price"], currency, f"{path}.price"):
             ok = False
         if d.get("reason") and not d.get("preferred"):
             self.v.error(f"{path}.reason", "a reason is shown only for the preferred offer: set preferred = true")
@@ -1039,12 +1045,16 @@ class _CatalogReader:
 
         return convert
 
-    def unique(self, items: list, path: str, key: Callable[[Any], str], what: str) -> None:
+    def unique(
+        self, items: list, path: str, key: Callable[[Any], str], what: str, field: str | None = "slug"
+    ) -> None:
+        """Report the second and later items whose ``key`` repeats an earlier one."""
         seen: set[str] = set()
         for i, item in enumerate(items):
             k = key(item)
             if k in seen:
-                self.v.error(f"{path}[{i}]", f"duplicate {what} '{k}'")
+                where = f"{path}[{i}].{field}" if field else path
+                self.v.error(where, f"duplicate {what} '{k}'")
             seen.add(k)
 
 

@@ -83,7 +83,7 @@ def sale_amount(campaign: Campaign, list_price: Decimal, currency: str) -> Decim
         amount = campaign.sale_price
     else:
         return list_price
-    return min(list_price, max(Decimal(0), quantize(amount, currency)))
+    return quantize(min(list_price, max(Decimal(0), amount)), currency)
 
 
 def _is_discount(campaign: Campaign, offer: Offer) -> bool:
