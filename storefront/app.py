@@ -19,6 +19,21 @@ logger = logging.getLogger(__name__)
 VIEW_MODULES = ("errors", "books")
 
 
+# Every setting, as STOREFRONT_<NAME> in the environment or <NAME> in
+# instance/config.py. tests/test_docs.py checks each is documented.
+DEFAULTS = {
+    "CATALOG": None,  # path to the catalog TOML; None: the built-in one
+    "DATABASE_URL": None,  # SQLAlchemy URL; None: SQLite in the instance folder
+    "BASE_URL": None,  # public URL for widgets, samples, flyers, QR codes
+    "ADMIN_TOKEN": None,  # admin pages exist only when this is set
+    "NOW": None,  # preview instant (ISO 8601 with offset)
+    "COUNTRY_HEADER": None,  # trusted proxy header with the reader's country, e.g. CF-IPCountry
+    "CATALOG_RELOAD_INTERVAL": 1.0,  # seconds between checks of the catalog file
+}
+# Not settings: set by tests (CLOCK: a callable returning an aware datetime) or fixed.
+INTERNAL = {"CLOCK": None, "MAX_CONTENT_LENGTH": 64 * 1024}
+
+
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
     """Create the app: defaults, then instance config, then ``STOREFRONT_*`` (or ``test_config``).
 
@@ -34,17 +49,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         instance_path=instance_path,
         template_folder=str(templates_dir()),
     )
-    app.config.from_mapping(
-        CATALOG=None,  # path to the catalog TOML; None: the built-in one
-        DATABASE_URL=None,  # SQLAlchemy URL; None: SQLite in the instance folder
-        BASE_URL=None,  # public URL for widgets, samples, flyers, QR codes
-        ADMIN_TOKEN=None,  # admin pages exist only when this is set
-        NOW=None,  # preview instant (ISO 8601 with offset)
-        CLOCK=None,  # tests: a callable returning an aware datetime
-        COUNTRY_HEADER=None,  # trusted proxy header with the reader's country, e.g. CF-IPCountry
-        CATALOG_RELOAD_INTERVAL=1.0,  # seconds between checks of the catalog file
-        MAX_CONTENT_LENGTH=64 * 1024,
-    )
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(INTERNAL)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("STOREFRONT")

@@ -38,10 +38,17 @@ CONTRIBUTOR_ROLES = (
     "narrator",
     "contributor",
 )
-COVER_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".svg": "image/svg+xml"}
+COVER_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _CURRENCIES = frozenset(list_currencies())
-_TERRITORIES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+_TERRITORIES = frozenset(
+    code for code in Locale("en").territories if len(code) == 2 and code.isalpha()
+)
 
 
 def builtin_catalog_path() -> Path:
@@ -309,7 +316,9 @@ def build_line_map(text: str) -> dict[str, int]:
             lines.setdefault(f"{prefix}.{key}" if prefix else key, number)
         if not stripped.startswith("#"):
             code = re.sub(r"""("(?:\\.|[^"\\])*"|'[^']*')""", "", line.split(" #")[0])
-            depth = max(0, depth + code.count("[") + code.count("{") - code.count("]") - code.count("}"))
+            depth = max(
+                0, depth + code.count("[") + code.count("{") - code.count("]") - code.count("}")
+            )
     return lines
 
 
@@ -341,9 +350,13 @@ class _Validator:
         self.problems: list[CatalogProblem] = []
 
     def error(self, path: str, message: str) -> None:
-        self.problems.append(CatalogProblem(self.file.name, _line_for(self.lines, path), path, message))
+        self.problems.append(
+            CatalogProblem(self.file.name, _line_for(self.lines, path), path, message)
+        )
 
-    def table(self, data: Any, path: str, spec: Mapping[str, tuple[Converter, bool]]) -> dict | None:
+    def table(
+        self, data: Any, path: str, spec: Mapping[str, tuple[Converter, bool]]
+    ) -> dict | None:
         """Check one table against ``spec`` (key -> (converter, required)).
 
         Returns the converted values that passed; records a problem for every
@@ -598,17 +611,20 @@ class _CatalogReader:
 
     def read(self, version: str) -> Catalog:
         v = self.v
-        top = v.table(
-            self.data,
-            "",
-            {
-                "site": (_identity, True),
-                "vendors": (_identity, True),
-                "books": (_identity, True),
-                "campaigns": (_identity, False),
-                "support": (_identity, False),
-            },
-        ) or {}
+        top = (
+            v.table(
+                self.data,
+                "",
+                {
+                    "site": (_identity, True),
+                    "vendors": (_identity, True),
+                    "books": (_identity, True),
+                    "campaigns": (_identity, False),
+                    "support": (_identity, False),
+                },
+            )
+            or {}
+        )
         site = self.site(top.get("site"))
         tz = ZoneInfo(site.timezone) if site else ZoneInfo("UTC")
         vendors = self.vendors(top.get("vendors", []))
@@ -690,7 +706,9 @@ class _CatalogReader:
                     {"param": (_text, True), "tags": (_identity, True)},
                 )
                 if a and "param" in a and "tags" in a:
-                    tags = self.country_map(a["tags"], f"{path}.affiliate.tags", _text, allow_default=True)
+                    tags = self.country_map(
+                        a["tags"], f"{path}.affiliate.tags", _text, allow_default=True
+                    )
                     affiliate = Affiliate(param=a["param"], tags=tags)
             country_search = {}
             if "country_search" in d:
@@ -775,11 +793,18 @@ class _CatalogReader:
             self.unique(offers, f"{path}.editions", lambda o: o.slug, "offer slug", None)
             for e in editions:
                 if sum(o.preferred for o in e.offers) > 1:
-                    self.v.error(f"{path}.editions", f"the {e.format} edition has more than one preferred offer")
+                    self.v.error(
+                        f"{path}.editions",
+                        f"the {e.format} edition has more than one preferred offer",
+                    )
             quotes = self.v.array(d.get("quotes", []), f"{path}.quotes", self.quote)
             series = None
             if "series" in d:
-                s = self.v.table(d["series"], f"{path}.series", {"name": (_text, True), "position": (_positive_int, False)})
+                s = self.v.table(
+                    d["series"],
+                    f"{path}.series",
+                    {"name": (_text, True), "position": (_positive_int, False)},
+                )
                 if s and "name" in s:
                     series = Series(name=s["name"], position=s.get("position"))
             if not {"slug", "title", "authors", "description"} <= d.keys():
@@ -809,7 +834,9 @@ class _CatalogReader:
         return books
 
     def contributor(self, item: Any, path: str) -> Contributor | None:
-        d = self.v.table(item, path, {"name": (_text, True), "role": (_choice(CONTRIBUTOR_ROLES), True)})
+        d = self.v.table(
+            item, path, {"name": (_text, True), "role": (_choice(CONTRIBUTOR_ROLES), True)}
+        )
         if not d or not {"name", "role"} <= d.keys():
             return None
         return Contributor(name=d["name"], role=d["role"])
@@ -827,7 +854,9 @@ class _CatalogReader:
         )
         if not d or not {"text", "source"} <= d.keys():
             return None
-        return Quote(text=d["text"], source=d["source"], url=d.get("url"), featured=d.get("featured", False))
+        return Quote(
+            text=d["text"], source=d["source"], url=d.get("url"), featured=d.get("featured", False)
+        )
 
     def edition(self, item: Any, path: str, book: str, vendors: set[str]) -> Edition | None:
         d = self.v.table(
@@ -849,7 +878,9 @@ class _CatalogReader:
         if fmt != "audiobook":
             for key in ("narrator", "duration_minutes"):
                 if key in d:
-                    self.v.error(f"{path}.{key}", f"only an audiobook has a {key.replace('_', ' ')}")
+                    self.v.error(
+                        f"{path}.{key}", f"only an audiobook has a {key.replace('_', ' ')}"
+                    )
         offers = self.v.array(
             d.get("offers", []), f"{path}.offers", lambda x, p: self.offer(x, p, book, fmt, vendors)
         )
@@ -890,7 +921,10 @@ class _CatalogReader:
         if "price" in d and not self.money_ok(d["price"], currency, f"{path}.price"):
             ok = False
         if d.get("reason") and not d.get("preferred"):
-            self.v.error(f"{path}.reason", "a reason is shown only for the preferred offer: set preferred = true")
+            self.v.error(
+                f"{path}.reason",
+                "a reason is shown only for the preferred offer: set preferred = true",
+            )
         countries = self.country_map(d.get("countries", {}), f"{path}.countries", _http_url)
         if not ok:
             return None
@@ -913,14 +947,18 @@ class _CatalogReader:
             self.v.error(path, f"'{amount}' is negative")
             return False
         places = _money_places(currency)
-        if -amount.as_tuple().exponent > places and amount != amount.quantize(Decimal(1).scaleb(-places)):
+        if -amount.as_tuple().exponent > places and amount != amount.quantize(
+            Decimal(1).scaleb(-places)
+        ):
             self.v.error(path, f"'{amount}' has more than {places} decimals for {currency}")
             return False
         return True
 
     # -- campaigns and support
 
-    def campaigns(self, data: Any, site_tz: ZoneInfo, books: list[Book], vendors: list[Vendor]) -> list[Campaign]:
+    def campaigns(
+        self, data: Any, site_tz: ZoneInfo, books: list[Book], vendors: list[Vendor]
+    ) -> list[Campaign]:
         book_slugs = {b.slug for b in books}
         vendor_slugs = {x.slug for x in vendors}
         offer_keys = {f"{o.book}/{o.slug}" for b in books for o in b.offers}
@@ -962,23 +1000,38 @@ class _CatalogReader:
                 else:
                     ends = instant
             if starts and ends and ends <= starts:
-                self.v.error(f"{path}.ends", f"ends ({ends.isoformat()}) before it starts ({starts.isoformat()})")
+                self.v.error(
+                    f"{path}.ends",
+                    f"ends ({ends.isoformat()}) before it starts ({starts.isoformat()})",
+                )
             kind = d.get("kind", "sale")
             pct, sale = d.get("percent_off"), d.get("sale_price")
             if kind == "sale" and (pct is None) == (sale is None):
                 self.v.error(path, "a sale needs exactly one of percent_off or sale_price")
             if kind == "fundraiser" and (pct is not None or sale is not None):
-                self.v.error(path, "a fundraiser changes no price: remove percent_off/sale_price or set kind = 'sale'")
+                self.v.error(
+                    path,
+                    "a fundraiser changes no price: remove percent_off/sale_price "
+                    "or set kind = 'sale'",
+                )
             if pct is not None and not (0 < pct <= 100):
                 self.v.error(f"{path}.percent_off", f"{pct} is not between 0 (exclusive) and 100")
             if sale is not None:
                 for currency in sorted(currencies) or ["USD"]:
                     if not self.money_ok(sale, currency, f"{path}.sale_price"):
                         break
-            for key, known, what in (("books", book_slugs, "book"), ("vendors", vendor_slugs, "vendor"), ("offers", offer_keys, "offer")):
+            for key, known, what in (
+                ("books", book_slugs, "book"),
+                ("vendors", vendor_slugs, "vendor"),
+                ("offers", offer_keys, "offer"),
+            ):
                 for i, ref in enumerate(d.get(key, ())):
                     if ref not in known:
-                        hint = " (write offers as 'book/offer')" if key == "offers" and "/" not in ref else ""
+                        hint = (
+                            " (write offers as 'book/offer')"
+                            if key == "offers" and "/" not in ref
+                            else ""
+                        )
                         self.v.error(f"{path}.{key}[{i}]", f"unknown {what} '{ref}'{hint}")
             return Campaign(
                 slug=d["slug"],
@@ -1046,7 +1099,12 @@ class _CatalogReader:
         return convert
 
     def unique(
-        self, items: list, path: str, key: Callable[[Any], str], what: str, field: str | None = "slug"
+        self,
+        items: list,
+        path: str,
+        key: Callable[[Any], str],
+        what: str,
+        field: str | None = "slug",
     ) -> None:
         """Report the second and later items whose ``key`` repeats an earlier one."""
         seen: set[str] = set()
@@ -1064,7 +1122,9 @@ def _frame_ancestor(value: Any, path: str) -> str:
         return text
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-        raise Invalid(f"'{text}' is not an origin such as https://example.com, '*', \"'self'\" or \"'none'\"")
+        raise Invalid(
+            f"'{text}' is not an origin such as https://example.com, '*', \"'self'\" or \"'none'\""
+        )
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -1077,7 +1137,9 @@ def parse_catalog(text: str, path: Path) -> Catalog:
         m = re.search(r"\(at line (\d+), column (\d+)\)", message)
         line = int(m.group(1)) if m else None
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
-        raise CatalogError([CatalogProblem(path.name, line, "", f"TOML syntax error: {message}")]) from None
+        raise CatalogError(
+            [CatalogProblem(path.name, line, "", f"TOML syntax error: {message}")]
+        ) from None
     version = hashlib.sha256(text.encode()).hexdigest()[:16]
     return _CatalogReader(path, data, build_line_map(text)).read(version)
 
@@ -1090,9 +1152,13 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     except FileNotFoundError:
         raise CatalogError([CatalogProblem(str(path), None, "", "file not found")]) from None
     except UnicodeDecodeError as exc:
-        raise CatalogError([CatalogProblem(path.name, None, "", f"not UTF-8 text: {exc}")]) from None
+        raise CatalogError(
+            [CatalogProblem(path.name, None, "", f"not UTF-8 text: {exc}")]
+        ) from None
     except OSError as exc:
-        raise CatalogError([CatalogProblem(str(path), None, "", exc.strerror or str(exc))]) from None
+        raise CatalogError(
+            [CatalogProblem(str(path), None, "", exc.strerror or str(exc))]
+        ) from None
     return parse_catalog(text, path.resolve())
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click
 
 from .commands import catalog_option, now_option, open_catalog, resolve_now
+
 
 @click.group()
 @click.version_option(package_name="storefront")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.dates import format_date, format_datetime
@@ -107,7 +107,12 @@ def price_offer(catalog: Catalog, offer: Offer, at: datetime) -> Price:
         if not _is_discount(campaign, offer):
             continue
         if campaign.is_active(at):
-            candidate = (sale_amount(campaign, list_price, offer.currency), campaign.ends, campaign.slug, campaign)
+            candidate = (
+                sale_amount(campaign, list_price, offer.currency),
+                campaign.ends,
+                campaign.slug,
+                campaign,
+            )
             if best is None or candidate[:3] < best[:3]:
                 best = candidate
         elif campaign.starts > at and (upcoming is None or campaign.starts < upcoming.starts):
@@ -173,7 +178,7 @@ def last_moment(campaign: Campaign, tz) -> datetime:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _require_aware(at: datetime) -> None:

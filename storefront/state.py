@@ -35,7 +35,9 @@ def parse_now(value: str | datetime | None) -> datetime | None:
         except ValueError:
             raise ValueError(f"STOREFRONT_NOW: '{value}' is not an ISO 8601 instant") from None
     if instant.tzinfo is None:
-        raise ValueError(f"STOREFRONT_NOW: '{value}' needs a UTC offset, e.g. 2026-12-22T09:00:00-07:00")
+        raise ValueError(
+            f"STOREFRONT_NOW: '{value}' needs a UTC offset, e.g. 2026-12-22T09:00:00-07:00"
+        )
     return instant
 
 
@@ -76,8 +78,11 @@ class CatalogStore:
             try:
                 catalog = load_catalog(self._catalog.path)
             except CatalogError as exc:
-                logger.error("catalog changed but is invalid; still serving version %s:\n%s",
-                             self._catalog.version, exc)
+                logger.error(
+                    "catalog changed but is invalid; still serving version %s:\n%s",
+                    self._catalog.version,
+                    exc,
+                )
                 return
             if catalog.version != self._catalog.version:
                 logger.info("catalog reloaded: version %s", catalog.version)
@@ -100,7 +105,9 @@ class Rendered:
         )
 
 
-def make_rendered(body: bytes | str, media_type: str, window: tuple[datetime | None, datetime | None]) -> Rendered:
+def make_rendered(
+    body: bytes | str, media_type: str, window: tuple[datetime | None, datetime | None]
+) -> Rendered:
     data = body.encode() if isinstance(body, str) else body
     etag = hashlib.sha256(data).hexdigest()[:32]
     return Rendered(data, etag, media_type, window[0], window[1])

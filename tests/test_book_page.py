@@ -53,9 +53,18 @@ def test_genesis_page_on_a_quiet_day(client):
     ebook = format_section(soup, "ebook")
     assert ebook.select_one(".price .now").get_text(strip=True) == "$5.99"
     assert ebook.select_one("del") is None
-    vendors = [li.select_one(".vendor").get_text(strip=True) for li in ebook.select("ul.vendors > li")]
+    vendors = [
+        li.select_one(".vendor").get_text(strip=True) for li in ebook.select("ul.vendors > li")
+    ]
     assert vendors[0] == "ebookit"  # the author's preferred vendor comes first
-    assert set(vendors) == {"ebookit", "Amazon", "Apple Books", "Kobo", "Barnes & Noble", "Google Play Books"}
+    assert set(vendors) == {
+        "ebookit",
+        "Amazon",
+        "Apple Books",
+        "Kobo",
+        "Barnes & Noble",
+        "Google Play Books",
+    }
     first = ebook.select_one("ul.vendors > li")
     assert "preferred" in first["class"]
     assert "big tech companies" in first.select_one(".reason").get_text()
@@ -70,7 +79,9 @@ def test_genesis_page_on_a_quiet_day(client):
     quote = soup.select_one(".quotes blockquote")
     assert "masterful job" in quote.get_text()
     assert quote.cite.get_text() == "San Antonio Express-News"
-    assert soup.select_one("#support address").get_text(" ", strip=True).endswith("Cortaro, AZ 85652")
+    assert (
+        soup.select_one("#support address").get_text(" ", strip=True).endswith("Cortaro, AZ 85652")
+    )
     assert soup.select_one(".banner.sale") is None
 
 
@@ -196,16 +207,14 @@ def test_repeat_requests_are_served_from_the_cache_with_etags(app, client):
     assert second.data == first.data
     assert app.extensions["storefront"].cache.renders == renders
     etag = first.headers["ETag"]
-    assert etag.startswith('"') and not etag.startswith('W/')
+    assert etag.startswith('"') and not etag.startswith("W/")
     not_modified = client.get("/books/genesis", headers={"If-None-Match": etag})
     assert not_modified.status_code == 304 and not_modified.data == b""
 
 
 HOSTILE = MINIMAL_CATALOG.replace(
     'title = "First Book"', 'title = "</script><script>alert(1)</script>"'
-).replace(
-    'text = "Very good."', 'text = "\\"onload=alert(1) <b>bold</b> & </script>"'
-)
+).replace('text = "Very good."', 'text = "\\"onload=alert(1) <b>bold</b> & </script>"')
 
 
 def test_catalog_text_is_escaped_everywhere_on_the_page(make_app, write_catalog):

@@ -28,7 +28,9 @@ def catalog_with(campaigns: str, tmp_path, base: str = MINIMAL_CATALOG):
     return parse_catalog(base + textwrap.dedent(campaigns), tmp_path / "catalog.toml")
 
 
-def campaign(slug="sale", starts="2026-12-21T00:00:00-05:00", ends="2026-12-28T00:00:00-05:00", **extra):
+def campaign(
+    slug="sale", starts="2026-12-21T00:00:00-05:00", ends="2026-12-28T00:00:00-05:00", **extra
+):
     lines = [f'slug = "{slug}"', f'name = "{slug.title()}"', f"starts = {starts}", f"ends = {ends}"]
     for key, value in extra.items():
         lines.append(f"{key} = {value}")
@@ -72,8 +74,12 @@ def test_sale_boundaries_are_half_open(tmp_path, at, expected):
         ("9.995", "BHD", "percent_off = 50", "4.998"),  # three decimals: 4.9975 -> 4.998
     ],
 )
-def test_discounts_round_to_the_currency_minor_unit(tmp_path, list_price, currency, discount, expected):
-    base = MINIMAL_CATALOG.replace('price = "10.00"\ncurrency = "USD"', f'price = "{list_price}"\ncurrency = "{currency}"', 1)
+def test_discounts_round_to_the_currency_minor_unit(
+    tmp_path, list_price, currency, discount, expected
+):
+    base = MINIMAL_CATALOG.replace(
+        'price = "10.00"\ncurrency = "USD"', f'price = "{list_price}"\ncurrency = "{currency}"', 1
+    )
     catalog = catalog_with(campaign(**dict([discount.split(" = ")])), tmp_path, base)
     offer = catalog.book("first").offer("shop")
     price = price_offer(catalog, offer, START + timedelta(hours=1))
@@ -131,7 +137,10 @@ def test_upcoming_sale_is_known_before_it_starts(tmp_path):
 
 
 def test_fundraisers_change_no_price(tmp_path):
-    fundraiser = '\n[[campaigns]]\nslug = "fund"\nname = "Fund"\nkind = "fundraiser"\nstarts = 2026-12-01\nends = 2026-12-31\n'
+    fundraiser = (
+        '\n[[campaigns]]\nslug = "fund"\nname = "Fund"\nkind = "fundraiser"\n'
+        "starts = 2026-12-01\nends = 2026-12-31\n"
+    )
     catalog = catalog_with(fundraiser, tmp_path)
     at = datetime(2026, 12, 10, tzinfo=NY)
     assert not price_offer(catalog, catalog.book("first").offer("shop"), at).on_sale

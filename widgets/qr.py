@@ -15,12 +15,21 @@ def make_qr(url: str, *, for_print: bool = True) -> segno.QRCode:
     return segno.make(url, error="q" if for_print else "m", boost_error=False, micro=False)
 
 
-def qr_svg(url: str, *, scale: float = 4, for_print: bool = True, dark: str = "#000", light: str = "#fff") -> str:
+def qr_svg(
+    url: str, *, scale: float = 4, for_print: bool = True, dark: str = "#000", light: str = "#fff"
+) -> str:
     """Return the QR code of ``url`` as a standalone SVG document (no XML declaration)."""
     out = io.BytesIO()
     make_qr(url, for_print=for_print).save(
-        out, kind="svg", scale=scale, border=QUIET_ZONE, dark=dark, light=light,
-        xmldecl=False, svgns=True, nl=False,
+        out,
+        kind="svg",
+        scale=scale,
+        border=QUIET_ZONE,
+        dark=dark,
+        light=light,
+        xmldecl=False,
+        svgns=True,
+        nl=False,
     )
     return out.getvalue().decode()
 

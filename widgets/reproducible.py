@@ -13,5 +13,7 @@ def source_date(default: datetime | None = None) -> datetime:
         try:
             return datetime.fromtimestamp(int(epoch), UTC)
         except (ValueError, OverflowError):
-            raise ValueError(f"SOURCE_DATE_EPOCH: '{epoch}' is not a whole number of seconds") from None
+            raise ValueError(
+                f"SOURCE_DATE_EPOCH: '{epoch}' is not a whole number of seconds"
+            ) from None
     return (default or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)

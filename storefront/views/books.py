@@ -62,7 +62,9 @@ def cover(slug: str) -> Response:
     response = send_rendered(rendered, at, max_age=86400, swr=86400)
     if rendered.media_type == "image/svg+xml":
         # An SVG opened directly must not run anything, whatever the catalog says.
-        response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'"
+        )
     return response
 
 

@@ -20,7 +20,10 @@ def wants_json() -> bool:
     if request.path.startswith(JSON_PREFIXES):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def handle_http_error(error: HTTPException):
