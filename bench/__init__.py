@@ -1,0 +1,1 @@
+"""Benchmarks: the real production server under ``wrk``, beside a bare Flask baseline."""
