@@ -765,7 +765,7 @@ class _CatalogReader:
                     "series": (_identity, False),
                     "publisher": (_text, False),
                     "published": (_date, False),
-                    "sample_chapter": (self.file_path({".md": "text/markdown"}), False),
+                    "sample_chapter": (self.text_file({".md": "text/markdown"}), False),
                     "rights": (_text, False),
                     "editions": (_identity, True),
                     "quotes": (_identity, False),
@@ -1094,6 +1094,24 @@ class _CatalogReader:
                 raise Invalid(f"'{text}' must be one of: {', '.join(sorted(types))}")
             if not resolved.is_file():
                 raise Invalid(f"file '{text}' not found (looked in {self.base})")
+            return resolved
+
+        return convert
+
+    def text_file(self, types: Mapping[str, str]) -> Converter:
+        """Like :meth:`file_path`, and the file must hold UTF-8 text that is not blank."""
+        find = self.file_path(types)
+
+        def convert(value: Any, path: str) -> Path:
+            resolved = find(value, path)
+            try:
+                text = resolved.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise Invalid(f"file '{value}' is not UTF-8 text") from None
+            except OSError as exc:
+                raise Invalid(f"file '{value}': {exc.strerror or exc}") from None
+            if not text.strip():
+                raise Invalid(f"file '{value}' is empty")
             return resolved
 
         return convert
