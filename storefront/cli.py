@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from .commands import catalog_option, now_option, open_catalog, resolve_now
+from .commands.links import links as links_command
+from .commands.sample import sample as sample_command
 
 
 @click.group()
@@ -51,6 +53,10 @@ def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
 
     click.echo(f"Storefront on http://{host}:{port}/ ({workers} worker(s))", err=True)
     run_server(host=host, port=port, workers=workers, threads=threads, access_log=access_log)
+
+
+main.add_command(sample_command)
+main.add_command(links_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
