@@ -1,0 +1,131 @@
+"""Embeddable cards: the iframe page, the shadow-DOM fragment, ``widget.js`` and oEmbed.
+
+Every card response is rendered once per (catalog version, price window, options)
+by the app's render cache and answered with a strong ETag, so a conditional
+request is a dictionary lookup and a ``304``. Cards are public and cookie-free:
+the fragment, ``widget.js`` and ``/oembed`` allow any origin (CORS ``*``).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from flask import Blueprint, Response, abort, request
+
+from widgets.card import (
+    CardOptionError,
+    build_card_view,
+    card_page_csp,
+    parse_card,
+    render_card_fragment,
+    render_card_page,
+)
+from widgets.oembed import OEmbedError, book_for_url, build_oembed, card_size
+
+from ..state import Rendered, make_rendered
+from ..templating import templates_dir
+from . import send_rendered, storefront
+from .books import get_book
+
+bp = Blueprint("embed", __name__)
+
+CARD_MAX_AGE, CARD_SWR = 60, 300  # short: prices are live; bounded by the next campaign change
+WIDGET_MAX_AGE, WIDGET_SWR = 3600, 86400
+_CORS = {"embed.fragment", "embed.widget_js", "embed.oembed"}
+_CARD_ARGS = ("layout", "theme", "quote", "formats", "cta")
+
+
+def _card(slug: str, kind: str, render) -> Response:
+    """Answer one card request (``kind`` is the output) from the render cache."""
+    sf = storefront()
+    catalog, at = sf.catalog, sf.now()
+    args = request.args
+    # Keyed on the raw query: a repeat request skips parsing as well as rendering.
+    # Bad options never reach the cache (the build raises before storing).
+    key = ("card", kind, catalog.version, slug, *(args.get(name) for name in _CARD_ARGS))
+
+    def build() -> tuple[str, str]:
+        book = get_book(slug)
+        try:
+            layout, theme, options = parse_card(
+                catalog, book, **{name: args.get(name) for name in _CARD_ARGS}
+            )
+        except CardOptionError as exc:
+            abort(400, str(exc))
+        view = build_card_view(catalog, book, at, sf.urls, layout, options)
+        return render(view, layout, theme, options), "text/html"
+
+    rendered = sf.cache.get(key, catalog, at, build)
+    return send_rendered(rendered, at, max_age=CARD_MAX_AGE, swr=CARD_SWR)
+
+
+@bp.get("/embed/<slug>")
+def card_page(slug: str) -> Response:
+    """The iframe card: a self-contained page with a strict CSP and framing policy."""
+    response = _card(slug, "page", render_card_page)
+    sf = storefront()
+    # Set here, so app's default (frame-ancestors 'self') does not apply to cards.
+    response.headers["Content-Security-Policy"] = card_page_csp(
+        sf.urls.base_url, sf.catalog.site.frame_ancestors
+    )
+    return response
+
+
+@bp.get("/embed/<slug>/fragment")
+def fragment(slug: str) -> Response:
+    """The card and its stylesheet, for ``widget.js`` to put in a shadow root."""
+    return _card(slug, "fragment", render_card_fragment)
+
+
+@cache
+def _widget_js() -> Rendered:
+    # Constant per process: valid in every price window.
+    source = (templates_dir() / "embed" / "widget.js").read_text(encoding="utf-8")
+    return make_rendered(source, "text/javascript", (None, None))
+
+
+@bp.get("/widget.js")
+def widget_js() -> Response:
+    """The script embed: renders every ``[data-storefront-book]`` element on the host page."""
+    return send_rendered(_widget_js(), storefront().now(), max_age=WIDGET_MAX_AGE, swr=WIDGET_SWR)
+
+
+@bp.get("/oembed")
+def oembed() -> Response:
+    """oEmbed 1.0 for book page URLs: ``rich`` JSON; 404 if not ours, 501 for XML."""
+    sf = storefront()
+    catalog, at = sf.catalog, sf.now()
+    args = request.args
+    fmt = args.get("format", "json").lower()
+    if fmt != "json":
+        abort(501, f"format '{fmt}' is not supported: use format=json")
+    url = args.get("url", "").strip()
+    if not url:
+        abort(400, "the url parameter is required: the address of a book page")
+    book = book_for_url(catalog, sf.urls, url)
+    if book is None:
+        abort(404, f"'{url}' is not a book page of {sf.urls.base_url}")
+    try:
+        layout, theme, _ = parse_card(catalog, book, layout=args.get("layout"), theme=args.get("theme"))
+        size = card_size(layout, args.get("maxwidth"), args.get("maxheight"))
+    except CardOptionError as exc:
+        abort(400, str(exc))
+    except OEmbedError as exc:
+        abort(exc.status, str(exc))
+
+    def build() -> tuple[str, str]:
+        data = build_oembed(catalog, book, sf.urls, layout=layout, theme=theme, size=size)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")), "application/json"
+
+    key = ("oembed", catalog.version, book.slug, layout, theme, size)
+    rendered = sf.cache.get(key, catalog, at, build)
+    return send_rendered(rendered, at, max_age=CARD_MAX_AGE, swr=CARD_SWR)
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    # Error answers too, so widget.js and consumers can read why a card failed.
+    if request.endpoint in _CORS:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
