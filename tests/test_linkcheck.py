@@ -433,7 +433,11 @@ def test_catalog_links_carry_book_vendor_and_kind(builtin_catalog):
     links = catalog_links(load_catalog(builtin_catalog))
     by_key = {link.key: link for link in links}
     kindle_gb = by_key["genesis/kindle[GB]"]
-    assert (kindle_gb.book, kindle_gb.vendor, kindle_gb.kind) == ("genesis", "amazon", "country store")
+    assert (kindle_gb.book, kindle_gb.vendor, kindle_gb.kind) == (
+        "genesis",
+        "amazon",
+        "country store",
+    )
     patreon = by_key["support/patreon"]
     assert (patreon.book, patreon.vendor, patreon.group) == (None, None, ("(site)", "support"))
 
@@ -445,3 +449,129 @@ def test_catalog_links_include_each_vendor_search_fallback_for_the_title(builtin
         "https://www.amazon.co.uk/s?k=Genesis%3A+the+Story+of+Apollo+8&i=digital-text"
     )
     assert "genesis/search:ebookit" in searches
+
+
+# --------------------------------------------------------------------------- the command
+
+LINK_CATALOG = """
+[site]
+title = "Test Books"
+author = "A. Writer"
+timezone = "UTC"
+
+[[vendors]]
+slug = "shop"
+name = "The Shop"
+
+[[vendors]]
+slug = "wall"
+name = "Walled Store"
+
+[[books]]
+slug = "first"
+title = "First Book"
+authors = ["A. Writer"]
+description = "A book for tests."
+
+[[books.quotes]]
+text = "Very good."
+source = "A Reviewer"
+url = "{base}/temp"
+
+[[books.editions]]
+format = "ebook"
+
+[[books.editions.offers]]
+slug = "shop"
+vendor = "shop"
+url = "{base}/ok"
+price = "10.00"
+currency = "USD"
+
+[[books.editions.offers]]
+slug = "wall"
+vendor = "wall"
+url = "{base}/challenge"
+price = "10.00"
+currency = "USD"
+
+[[books.editions.offers]]
+slug = "gone"
+vendor = "shop"
+url = "{gone}"
+price = "10.00"
+currency = "USD"
+
+[[support]]
+slug = "tips"
+name = "Tip jar"
+url = "{base}/down"
+"""
+
+
+@pytest.fixture
+def link_catalog(write_catalog, server):
+    def write(gone: str = "/ok") -> str:
+        text = LINK_CATALOG.replace("{gone}", server.url + gone).replace("{base}", server.url)
+        return str(write_catalog(text))
+
+    return write
+
+
+FAST_ARGS = ["--timeout", "0.5", "--connect-timeout", "1", "--backoff", "0.05"]
+
+
+def test_command_json_lists_every_link_and_exits_1_when_one_is_broken(runner, link_catalog):
+    result = runner.invoke(
+        main, ["links", "check", "--catalog", link_catalog("/gone"), "--format", "json", *FAST_ARGS]
+    )
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    statuses = {r["key"]: r["status"] for r in data["reports"]}
+    assert statuses == {
+        "first/shop": "ok",
+        "first/wall": "blocked",
+        "first/gone": "broken",
+        "first/quotes[0]": "redirected",
+        "support/tips": "server-error",
+    }
+    assert data["broken"] == 1 and data["transient"] == 1
+    moved = next(r for r in data["reports"] if r["key"] == "first/quotes[0]")
+    assert moved["final_url"].endswith("/ok") and moved["chain"][0]["status"] == 302
+
+
+@pytest.mark.parametrize(
+    ("extra", "exit_code"), [([], 0), (["--strict"], 1)], ids=["default", "strict"]
+)
+def test_command_exit_status_ignores_walls_and_fails_transients_only_when_strict(
+    runner, link_catalog, extra, exit_code
+):
+    result = runner.invoke(
+        main, ["links", "check", "--catalog", link_catalog(), *FAST_ARGS, *extra]
+    )
+    assert result.exit_code == exit_code, result.output
+
+
+def test_command_table_groups_by_book_then_vendor(runner, link_catalog):
+    result = runner.invoke(main, ["links", "check", "--catalog", link_catalog("/gone"), *FAST_ARGS])
+    lines = result.output.splitlines()
+    # Sections: the book, its vendors (indented), then the site's own links.
+    headings = [line for line in lines if line and not line.startswith("    ")]
+    assert headings[:4] == ["first", "  shop", "  wall", "  quote source"]
+    assert "(site)" in headings and "  support" in headings
+    broken = [line for line in lines if line.startswith("    !!")]
+    assert len(broken) == 1 and "first/gone" in broken[0]
+    assert lines[-1] == "1 broken link(s): fix them in the catalog."
+    assert "5 link(s), 5 distinct URL(s)" in lines[-2]
+
+
+def test_command_filters_by_book_and_rejects_an_unknown_one(runner, link_catalog, server):
+    path = link_catalog()
+    result = runner.invoke(
+        main,
+        ["links", "check", "--catalog", path, "--kind", "offer", "--format", "json", *FAST_ARGS],
+    )
+    assert {r["kind"] for r in json.loads(result.output)["reports"]} == {"offer"}
+    result = runner.invoke(main, ["links", "check", "--catalog", path, "--book", "nope"])
+    assert result.exit_code == 2
+    assert "no book 'nope'" in result.output and "Traceback" not in result.output
