@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 # One blueprint per module under storefront/views; each module has `bp`
 # and may have `init_app(app)` for teardown handlers or extra set-up.
-VIEW_MODULES = ("errors", "books", "sample", "embed")
+VIEW_MODULES = ("errors", "books", "sample", "embed", "go", "admin")
 
 
 # Every setting, as STOREFRONT_<NAME> in the environment or <NAME> in
@@ -29,6 +29,9 @@ DEFAULTS = {
     "NOW": None,  # preview instant (ISO 8601 with offset)
     "COUNTRY_HEADER": None,  # trusted proxy header with the reader's country, e.g. CF-IPCountry
     "CATALOG_RELOAD_INTERVAL": 1.0,  # seconds between checks of the catalog file
+    "DATABASE_TIMEOUT": 0.25,  # seconds the click database may take before a click is spooled
+    "SPOOL_REPLAY_INTERVAL": 5.0,  # seconds between replays of spooled clicks while any wait
+    "REPEAT_WINDOW": 1800,  # seconds in which a reader's second click on an offer is a repeat
 }
 # Not settings: set by tests (CLOCK: a callable returning an aware datetime) or fixed.
 INTERNAL = {"CLOCK": None, "MAX_CONTENT_LENGTH": 64 * 1024}

@@ -10,6 +10,7 @@ import click
 from .commands import catalog_option, now_option, open_catalog, resolve_now
 from .commands.links import links as links_command
 from .commands.sample import sample as sample_command
+from .commands.stats import stats as stats_command
 
 
 @click.group()
@@ -57,6 +58,7 @@ def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
 
 main.add_command(sample_command)
 main.add_command(links_command)
+main.add_command(stats_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

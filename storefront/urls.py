@@ -84,6 +84,32 @@ class Urls:
         path = self._path("go", book, query={"src": src, "c": campaign})
         return self._maybe_absolute(path, absolute)
 
+    def choose(
+        self,
+        book: str,
+        offer: str,
+        *,
+        src: str | None = None,
+        campaign: str | None = None,
+        absolute: bool = False,
+    ) -> str:
+        """A store picked on the chooser: the tracked redirect that also remembers the pick."""
+        query = {"src": src, "c": campaign, "remember": "1"}
+        return self._maybe_absolute(self._path("go", book, offer, query=query), absolute)
+
+    def choose_again(
+        self,
+        book: str,
+        *,
+        forget: bool = False,
+        src: str | None = None,
+        campaign: str | None = None,
+        absolute: bool = False,
+    ) -> str:
+        """The chooser even when a store was remembered (``forget``: and drop the memory)."""
+        query = {"src": src, "c": campaign, "forget" if forget else "choose": "1"}
+        return self._maybe_absolute(self._path("go", book, query=query), absolute)
+
     def cover(self, book: str, *, absolute: bool = False) -> str:
         return self._maybe_absolute(self._path("books", book, "cover"), absolute)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify
+from flask import Blueprint, Response, abort, current_app, jsonify
 
 from widgets.cover import book_cover
 from widgets.page import render_book_page, render_index
@@ -71,6 +71,13 @@ def cover(slug: str) -> Response:
 @bp.get("/healthz")
 def healthz() -> Response:
     sf = storefront()
-    response = jsonify(status="ok", catalog=sf.catalog.version, now=sf.now().isoformat())
+    clicks = current_app.extensions.get("clicks")
+    response = jsonify(
+        status="ok",
+        catalog=sf.catalog.version,
+        now=sf.now().isoformat(),
+        # The click database may be down: still "ok", clicks go to the spool meanwhile.
+        clicks=clicks.status() if clicks is not None else None,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

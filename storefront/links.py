@@ -1,0 +1,182 @@
+"""Outbound store URLs: country stores, search fallback, affiliate tags, clean Amazon URLs.
+
+Pure functions of the catalog and the reader's country; the ``/go/`` redirect
+and the store chooser call them. Every URL they return is built from the
+catalog (a store URL, or a store's search template filled with the book's
+title), never from the request: the country only chooses among catalog URLs.
+
+Which store, for a reader in country ``C`` (``None`` when unknown):
+
+1. the offer's own store for ``C`` (``[books.editions.offers.countries]``);
+2. else, when ``C`` is not the site's default country, the vendor's search in
+   ``C``'s store for the title (``[vendors.country_search]``);
+3. else the offer's default URL.
+
+Then Amazon URLs lose their tracking junk (``/ref=…``, ``qid``, ``sr``, ``pd_rd_*``…)
+and, for an affiliate vendor, its tag for that marketplace is set
+(``[vendors.affiliate]``: the store's country tag, else ``default``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
+
+from babel import Locale
+
+from .catalog import Book, Catalog, Offer, Vendor
+
+# ISO 3166 countries only: Babel also lists groupings (EU, UN, 419...).
+_GROUPINGS = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK"}
+TERRITORIES = frozenset(
+    code
+    for code in Locale("en").territories
+    if len(code) == 2 and code.isalpha() and code not in _GROUPINGS
+)
+
+_AMAZON_HOST = re.compile(r"(?:^|\.)amazon\.(?:com|ca|cn|in|sg|ae|sa|eg|nl|se|pl|de|fr|it|es|ie|com\.[a-z]{2}|co\.[a-z]{2})$")
+_AMAZON_JUNK = frozenset(
+    {
+        "ref",
+        "ref_",
+        "qid",
+        "sr",
+        "sprefix",
+        "crid",
+        "psc",
+        "th",
+        "_encoding",
+        "content-id",
+        "dib",
+        "dib_tag",
+        "sp_csd",
+        "spia",
+        "sbo",
+        "social_share",
+        "starsleft",
+    }
+)
+_AMAZON_JUNK_PREFIXES = ("pd_rd_", "pf_rd_")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a click on ``offer`` goes, and why."""
+
+    url: str
+    marketplace: str  # the country whose store this is
+    how: str  # "country store", "country search" or "default store"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+
+def country_code(value: str | None) -> str | None:
+    """``value`` as an upper-case ISO 3166 code, or None (Cloudflare's XX and T1 are None)."""
+    code = (value or "").strip().upper()
+    return code if code in TERRITORIES else None
+
+
+def accept_language_country(header: str | None) -> str | None:
+    """The region of the reader's most preferred language tag that has one (``en-GB`` -> GB)."""
+    if not header:
+        return None
+    weighted = []
+    for position, part in enumerate(header[:512].split(",")[:32]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        match = re.search(r"q\s*=\s*([0-9.]+)", params)
+        if match:
+            try:
+                quality = float(match.group(1))
+            except ValueError:
+                continue
+        if quality > 0:
+            weighted.append((-quality, position, tag.strip()))
+    for _, _, tag in sorted(weighted):
+        for subtag in re.split(r"[-_]", tag)[1:]:
+            if len(subtag) == 2 and subtag.isalpha():
+                code = country_code(subtag)
+                if code:
+                    return code
+                break
+    return None
+
+
+def reader_country(headers: Mapping[str, str], country_header: str | None = None) -> str | None:
+    """The reader's country: the trusted proxy header if configured and valid, else Accept-Language.
+
+    Only name ``country_header`` (e.g. ``CF-IPCountry``) when a proxy you run sets it:
+    a reader could send it themselves otherwise.
+    """
+    if country_header:
+        code = country_code(headers.get(country_header))
+        if code:
+            return code
+    return accept_language_country(headers.get("Accept-Language"))
+
+
+def search_query(book: Book) -> str:
+    """The title as a store search query: ``Genesis the Story of Apollo 8``."""
+    return " ".join(re.sub(r"[:;,/]+", " ", book.full_title).split())
+
+
+def destination(catalog: Catalog, book: Book, offer: Offer, country: str | None) -> Destination:
+    """Choose the store for a reader in ``country`` (rules in the module docstring)."""
+    vendor = catalog.vendor(offer.vendor)
+    default_country = catalog.site.default_country
+    if country and country in offer.countries:
+        url, marketplace, how = offer.countries[country], country, "country store"
+    elif country and country != default_country and country in vendor.country_search:
+        template = vendor.country_search[country]
+        url = template.replace("{query}", quote_plus(search_query(book)))
+        marketplace, how = country, "country search"
+    else:
+        url, marketplace, how = offer.url, default_country, "default store"
+    return Destination(finish_url(url, vendor, marketplace), marketplace, how)
+
+
+def outbound_url(catalog: Catalog, book: Book, offer: Offer, country: str | None) -> str:
+    """The URL a click on ``offer`` redirects to, for a reader in ``country``."""
+    return destination(catalog, book, offer, country).url
+
+
+def finish_url(url: str, vendor: Vendor, marketplace: str) -> str:
+    """Clean an Amazon URL, then set the vendor's affiliate tag for ``marketplace``."""
+    url = clean_amazon_url(url)
+    if vendor.affiliate is not None:
+        tag = vendor.affiliate.tag_for(marketplace)
+        if tag:
+            url = set_query_param(url, vendor.affiliate.param, tag)
+    return url
+
+
+def is_amazon(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return bool(_AMAZON_HOST.search(host))
+
+
+def clean_amazon_url(url: str) -> str:
+    """Drop Amazon's tracking junk (``/ref=…`` path segments, ``qid``, ``sr``, …); keep the rest."""
+    if not is_amazon(url):
+        return url
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if not s.lower().startswith("ref=")]
+    path = "/".join(segments) or "/"
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in _AMAZON_JUNK and not k.lower().startswith(_AMAZON_JUNK_PREFIXES)
+    ]
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), parts.fragment))
+
+
+def set_query_param(url: str, name: str, value: str) -> str:
+    """``url`` with exactly one ``name=value`` in its query (an existing value is replaced)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
+    query.append((name, value))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))

@@ -1,0 +1,115 @@
+"""Admin pages: ``/admin/stats``, only when ``STOREFRONT_ADMIN_TOKEN`` is set.
+
+Without the setting the pages do not exist (404). The token comes as the
+password of HTTP Basic auth (any user name: the browser asks for it) or as
+``Authorization: Bearer <token>``; it is compared in constant time, and a wrong
+one is refused (403). Nothing admin is ever cached (``no-store``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, abort, current_app, request
+from werkzeug.exceptions import Unauthorized
+
+from ..stats import click_stats, daily, day_chart, totals
+from ..templating import render
+from . import storefront
+from .errors import handle_http_error
+from .go import click_store
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+REALM = 'Basic realm="Storefront admin", charset="UTF-8"'
+DEFAULT_DAYS = 30
+MAX_DAYS = 3660
+
+
+def presented_token() -> str | None:
+    """The token the request carries (Bearer, or the Basic password), if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer" and value.strip():
+        return value.strip()
+    if scheme == "basic" and value.strip():
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return decoded.partition(":")[2]
+    return None
+
+
+@bp.before_request
+def require_token() -> Response | None:
+    token = current_app.config.get("ADMIN_TOKEN")
+    if not token:
+        abort(404)
+    given = presented_token()
+    if given is None:
+        response = handle_http_error(Unauthorized("The admin pages need the admin token."))
+        response.headers["WWW-Authenticate"] = REALM
+        return response
+    if not hmac.compare_digest(given.encode("utf-8"), str(token).encode("utf-8")):
+        abort(403, "Wrong admin token.")
+    return None
+
+
+@bp.after_request
+def never_cache(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _date_arg(name: str, default: date) -> date:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400, f"'{name}' must be a date such as 2026-11-01.")
+
+
+@bp.get("/stats")
+def stats() -> Response:
+    sf = storefront()
+    catalog = sf.catalog
+    today = sf.now().astimezone(catalog.site.tz).date()
+    until = _date_arg("until", today)
+    since = _date_arg("since", until - timedelta(days=DEFAULT_DAYS - 1))
+    if since > until:
+        abort(400, "'since' is after 'until'.")
+    if (until - since).days >= MAX_DAYS:
+        abort(400, f"Choose at most {MAX_DAYS} days.")
+    store = click_store()
+    if store.spool.pending():
+        store.try_replay()
+    engine = store.engine
+    days = daily(engine, since, until)
+    tables = [
+        ("vendor", "By vendor", click_stats(engine, "vendor", since, until)),
+        ("placement", "By placement", click_stats(engine, "placement", since, until)),
+        ("campaign", "By campaign", click_stats(engine, "campaign", since, until)),
+        ("country", "By country", click_stats(engine, "country", since, until)),
+    ]
+    html = render(
+        "admin/stats.html",
+        site=catalog.site,
+        urls=sf.urls,
+        since=since,
+        until=until,
+        chart=day_chart(days),
+        days=days,
+        tables=tables,
+        total=totals(days),
+        names={"vendor": {slug: v.name for slug, v in catalog.vendors.items()}},
+        spooled=store.spool.pending(),
+    )
+    return Response(html, mimetype="text/html")

@@ -1,0 +1,236 @@
+"""Tracked click-through: ``/go/<book>/<offer>`` and the universal link ``/go/<book>``.
+
+The redirect target only ever comes from the catalog (see :mod:`storefront.links`);
+``src`` and ``c`` are checked against the known placements and the catalog's
+campaigns (anything else is recorded as ``other``/none) and never echoed back.
+Each click is committed (or spooled) before the 302 is sent, and nothing here
+may be cached: ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from babel import Locale
+from flask import Blueprint, Flask, Response, abort, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..bots import READER, RepeatWindow, classify, warm_up
+from ..catalog import SLUG_RE, Book, Catalog, Offer
+from ..links import destination, reader_country
+from ..presentation import present_book
+from ..storage import ClickEvent, ClickStore, new_click_id, open_click_store
+from ..templating import render
+from ..urls import PLACEMENTS
+from . import storefront
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("go", __name__)
+
+COOKIE_PREFIX = "sf_store_"  # + book slug; the value is an offer slug, nothing else
+COOKIE_MAX_AGE = 365 * 24 * 3600
+_HOST_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$")
+NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
+
+
+def init_app(app: Flask) -> None:
+    """Open the click store (migrating the schema), replay any spool, warm the bot list."""
+    try:
+        timeout = float(app.config["DATABASE_TIMEOUT"])
+        interval = float(app.config["SPOOL_REPLAY_INTERVAL"])
+        window = float(app.config["REPEAT_WINDOW"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"STOREFRONT_DATABASE_TIMEOUT, STOREFRONT_SPOOL_REPLAY_INTERVAL and "
+            f"STOREFRONT_REPEAT_WINDOW must be numbers of seconds: {exc}"
+        ) from None
+    store = open_click_store(
+        app.config["DATABASE_URL"], app.instance_path, timeout=timeout, replay_interval=interval
+    )
+    app.extensions["clicks"] = store
+    app.extensions["repeat_window"] = RepeatWindow(window)
+    warm_up()
+    try:
+        store.ensure_schema()
+    except (SQLAlchemyError, OSError) as exc:
+        # Serve anyway: clicks go to the spool until the database is back.
+        logger.warning("click database unavailable at start-up (%s); clicks will be spooled", exc)
+    else:
+        if store.spool.pending():
+            store.try_replay()
+    if store.spool.pending():
+        store.start_replayer()
+
+
+def click_store() -> ClickStore:
+    """The app's :class:`~storefront.storage.ClickStore`."""
+    return current_app.extensions["clicks"]
+
+
+def get_book(catalog: Catalog, slug: str) -> Book:
+    book = catalog.book(slug)
+    if book is None:
+        # Only a well-formed slug is named back; anything else could be an injection attempt.
+        abort(404, f"No book '{slug}' in this catalog." if SLUG_RE.match(slug) else "No such book.")
+    return book
+
+
+def get_offer(catalog: Catalog, book_slug: str, offer_slug: str) -> tuple[Book, Offer]:
+    book = get_book(catalog, book_slug)
+    offer = book.offer(offer_slug)
+    if offer is None:
+        message = (
+            f"No offer '{offer_slug}' for book '{book.slug}'."
+            if SLUG_RE.match(offer_slug)
+            else f"No such offer for book '{book.slug}'."
+        )
+        abort(404, message)
+    return book, offer
+
+
+def placement(value: str | None) -> str:
+    """``src`` if it is a known placement, else ``other``."""
+    return value if value in PLACEMENTS else "other"
+
+
+def campaign_slug(catalog: Catalog, value: str | None) -> str | None:
+    """``c`` if it names a campaign in the catalog, else None."""
+    return value if value and catalog.campaign(value) is not None else None
+
+
+def referrer_host(value: str | None) -> str | None:
+    """Only the host of the Referer (never its path or query), if it looks like one."""
+    if not value:
+        return None
+    try:
+        host = urlsplit(value[:2048]).hostname
+    except ValueError:
+        return None
+    return host if host and _HOST_RE.match(host) else None
+
+
+def _country() -> str | None:
+    return reader_country(request.headers, current_app.config.get("COUNTRY_HEADER"))
+
+
+def _client_ip() -> str:
+    route = request.access_route
+    return route[0] if route else (request.remote_addr or "")
+
+
+def track(book: Book, offer: Offer, *, remember: bool = False) -> Response:
+    """Record a click on ``offer`` (or spool it) and answer the 302 to its store."""
+    sf = storefront()
+    catalog, at = sf.catalog, sf.now()
+    kind = classify(request.method, request.headers)
+    country = _country()
+    repeat = kind == READER and current_app.extensions["repeat_window"].is_repeat(
+        _client_ip(), request.headers.get("User-Agent"), f"{book.slug}/{offer.slug}", at
+    )
+    click_store().record_click(
+        ClickEvent(
+            id=new_click_id(),
+            at=at,
+            day=at.astimezone(catalog.site.tz).date(),
+            book=book.slug,
+            offer=offer.slug,
+            format=offer.format,
+            vendor=offer.vendor,
+            placement=placement(request.args.get("src")),
+            campaign=campaign_slug(catalog, request.args.get("c")),
+            country=country,
+            referrer_host=referrer_host(request.headers.get("Referer")),
+            kind=kind,
+            is_repeat=repeat,
+        )
+    )
+    target = destination(catalog, book, offer, country).url
+    response = Response(status=302, headers={"Location": target, **NO_STORE})
+    if remember and kind == READER:
+        response.set_cookie(
+            COOKIE_PREFIX + book.slug,
+            offer.slug,
+            max_age=COOKIE_MAX_AGE,
+            path=f"/go/{book.slug}",
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+@bp.get("/go/<book_slug>/<offer_slug>")
+def go(book_slug: str, offer_slug: str) -> Response:
+    book, offer = get_offer(storefront().catalog, book_slug, offer_slug)
+    return track(book, offer, remember=request.args.get("remember") == "1")
+
+
+@bp.get("/go/<book_slug>")
+def chooser(book_slug: str) -> Response:
+    sf = storefront()
+    catalog = sf.catalog
+    book = get_book(catalog, book_slug)
+    cookie = COOKIE_PREFIX + book.slug
+    forget = "forget" in request.args
+    saved = None if forget else book.offer(request.cookies.get(cookie, ""))
+    if saved is not None and "choose" not in request.args:
+        return track(book, saved)
+    html = render_chooser(catalog, book, sf.now(), saved=saved, forgotten=forget)
+    response = Response(html, mimetype="text/html", headers=NO_STORE)
+    if forget:
+        response.delete_cookie(cookie, path=f"/go/{book.slug}", secure=request.is_secure, httponly=True, samesite="Lax")
+    return response
+
+
+def country_name(code: str | None, locale: str) -> str | None:
+    if not code:
+        return None
+    try:
+        return Locale.parse(locale).territories.get(code, code)
+    except (ValueError, TypeError):
+        return code
+
+
+def render_chooser(
+    catalog: Catalog, book: Book, at: datetime, *, saved: Offer | None, forgotten: bool
+) -> str:
+    """The store chooser: the stores for the reader's country, grouped by format."""
+    sf = storefront()
+    src = placement(request.args.get("src")) if request.args.get("src") else None
+    campaign = campaign_slug(catalog, request.args.get("c"))
+    country = _country()
+    view = present_book(catalog, book, at, sf.urls, src=src or "other", campaign=campaign)
+    groups = []
+    for fmt in view.formats:
+        stores = []
+        for o in fmt.offers:
+            where = destination(catalog, book, o.offer, country)
+            stores.append(
+                {
+                    "view": o,
+                    "href": sf.urls.choose(book.slug, o.offer.slug, src=src, campaign=campaign),
+                    "host": where.host.removeprefix("www."),
+                    # Catalog prices are the default store's: elsewhere the store shows its own.
+                    "price": o.price_text if where.how == "default store" else None,
+                    "list_price": o.list_text if where.how == "default store" else None,
+                    "saved": saved is not None and saved.slug == o.offer.slug,
+                }
+            )
+        groups.append({"format": fmt, "stores": stores})
+    return render(
+        "go/chooser.html",
+        view=view,
+        site=catalog.site,
+        urls=sf.urls,
+        book=book,
+        groups=groups,
+        country=country_name(country, catalog.site.locale),
+        saved=saved,
+        saved_vendor=catalog.vendor(saved.vendor) if saved else None,
+        forgotten=forgotten,
+        forget_href=sf.urls.choose_again(book.slug, forget=True, src=src, campaign=campaign),
+    )
