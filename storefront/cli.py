@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .commands import catalog_option, now_option, open_catalog, resolve_now
+from .commands.export import export as export_command
 from .commands.links import links as links_command
 from .commands.sample import sample as sample_command
 from .commands.stats import stats as stats_command
@@ -58,6 +59,7 @@ def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
 
 main.add_command(sample_command)
 main.add_command(links_command)
+main.add_command(export_command)
 main.add_command(stats_command)
 
 
