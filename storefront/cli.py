@@ -12,6 +12,7 @@ from .commands.export import export as export_command
 from .commands.links import links as links_command
 from .commands.sample import sample as sample_command
 from .commands.stats import stats as stats_command
+from .commands.widget import widget as widget_command
 
 
 @click.group()
@@ -61,6 +62,7 @@ main.add_command(sample_command)
 main.add_command(links_command)
 main.add_command(export_command)
 main.add_command(stats_command)
+main.add_command(widget_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

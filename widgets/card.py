@@ -25,7 +25,7 @@ from datetime import datetime
 from functools import cache
 from urllib.parse import urlsplit
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from storefront.catalog import FORMATS, Book, Catalog
 from storefront.presentation import BookView, present_book
@@ -466,12 +466,13 @@ def render_card_snippet(
 ) -> str:
     """Render the static snippet: inline styles, no script, no stylesheet; paste anywhere."""
     card = render_card(view, layout, theme, options, inline=True)
-    valid_until = view.valid_until.date().isoformat() if view.valid_until else None
+    tz = view.site.tz
+    valid_until = view.valid_until.astimezone(tz).date().isoformat() if view.valid_until else None
     return render(
         "cards/snippet.html",
         card=card,
         book=view.book,
-        generated=view.at.date().isoformat(),
+        generated=view.at.astimezone(tz).date().isoformat(),
         valid_until=valid_until,
     )
 

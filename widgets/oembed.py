@@ -66,7 +66,9 @@ def book_for_url(catalog: Catalog, urls: Urls, url: str) -> Book | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
-    if _origin(parts.scheme, parts.hostname, port) != _origin(base.scheme, base.hostname, base_port):
+    if _origin(parts.scheme, parts.hostname, port) != _origin(
+        base.scheme, base.hostname, base_port
+    ):
         return None
     prefix = base.path.rstrip("/")
     if not parts.path.startswith(prefix + "/"):
@@ -132,8 +134,10 @@ def build_oembed(
     }
     # The spec: a thumbnail must respect maxwidth/maxheight, and the cover has one size.
     thumb = cover_size(book)
-    if thumb and (size.max_width is None or thumb[0] <= size.max_width) and (
-        size.max_height is None or thumb[1] <= size.max_height
+    if (
+        thumb
+        and (size.max_width is None or thumb[0] <= size.max_width)
+        and (size.max_height is None or thumb[1] <= size.max_height)
     ):
         data["thumbnail_url"] = urls.cover(book.slug, absolute=True)
         data["thumbnail_width"], data["thumbnail_height"] = thumb

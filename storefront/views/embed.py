@@ -107,7 +107,9 @@ def oembed() -> Response:
     if book is None:
         abort(404, f"'{url}' is not a book page of {sf.urls.base_url}")
     try:
-        layout, theme, _ = parse_card(catalog, book, layout=args.get("layout"), theme=args.get("theme"))
+        layout, theme, _ = parse_card(
+            catalog, book, layout=args.get("layout"), theme=args.get("theme")
+        )
         size = card_size(layout, args.get("maxwidth"), args.get("maxheight"))
     except CardOptionError as exc:
         abort(400, str(exc))

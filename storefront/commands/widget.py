@@ -1,0 +1,98 @@
+"""``storefront widget BOOK [--layout L] [--theme T]``: print a card's static HTML snippet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+from ..pricing import format_day
+from ..urls import DEFAULT_BASE_URL, LAYOUTS, THEMES, Urls
+from . import catalog_option, now_option, open_catalog, resolve_now
+
+
+def _base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"'{value}' is not an http(s) URL", param_hint="--base-url")
+    return value
+
+
+@click.command("widget")
+@click.argument("book")
+@click.option("--layout", type=click.Choice(LAYOUTS), default="card", show_default=True)
+@click.option(
+    "--theme",
+    type=click.Choice(THEMES),
+    default="light",
+    show_default=True,
+    help="auto follows the reader's light or dark setting (in browsers with light-dark()).",
+)
+@click.option("--quote", help="Which quote: 1..N, or 'none' (default: the featured one).")
+@click.option("--formats", help="Formats to show, comma-separated, e.g. ebook,audiobook.")
+@click.option("--cta", help="A call to action shown on the card (plain text, at most 120).")
+@click.option(
+    "--base-url",
+    envvar="STOREFRONT_BASE_URL",
+    help="Public URL for the links and cover (default: $STOREFRONT_BASE_URL, the catalog's "
+    "site.base_url, or http://127.0.0.1:8000).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the snippet to this file instead of standard output.",
+)
+@catalog_option
+@now_option
+def widget(book, layout, theme, quote, formats, cta, base_url, output, catalog_path, now) -> None:
+    """Print the static HTML snippet of BOOK's promo card (inline styles, no script).
+
+    Paste it into WordPress's Custom HTML block. Its buy links are the tracked /go/
+    links with src= set to the layout. Prices are those of --now (default: now):
+    regenerate the snippet when a campaign starts or ends, or embed the live card
+    with widget.js or the iframe instead.
+    """
+    from widgets.card import CardOptionError, build_card_view, parse_card, render_card_snippet
+
+    catalog = open_catalog(catalog_path)
+    found = catalog.book(book)
+    if found is None:
+        known = ", ".join(b.slug for b in catalog.books)
+        raise click.BadParameter(
+            f"no book '{book}' in {catalog.path.name} (books: {known})", param_hint="BOOK"
+        )
+    try:
+        layout, theme, options = parse_card(
+            catalog, found, layout=layout, theme=theme, quote=quote, formats=formats, cta=cta
+        )
+    except CardOptionError as exc:
+        raise click.UsageError(str(exc)) from None
+    at = resolve_now(now)
+    url = _base_url(base_url) or catalog.site.base_url or DEFAULT_BASE_URL
+    if url == DEFAULT_BASE_URL:
+        click.echo(
+            f"warning: the links point at {url}; set STOREFRONT_BASE_URL or --base-url "
+            "to the public address before pasting the snippet",
+            err=True,
+        )
+    view = build_card_view(catalog, found, at, Urls(url), layout, options)
+    snippet = render_card_snippet(view, layout, theme, options)
+    if view.valid_until is not None:
+        tz = catalog.site.tz
+        click.echo(
+            f"note: these prices change on {format_day(view.valid_until, tz, catalog.site.locale)}"
+            " (a campaign starts or ends): regenerate the snippet then",
+            err=True,
+        )
+    if output is None:
+        click.echo(snippet, nl=not snippet.endswith("\n"))
+        return
+    try:
+        output.write_text(snippet, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(f"Wrote {output} ({len(snippet.encode()):,} bytes)", err=True)
