@@ -24,11 +24,13 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +72,10 @@ class Result:
     errors: int  # socket errors: connect, read, write and timeouts
     non_2xx_3xx: int
     output: str = field(default="", repr=False)  # wrk's own report
+    # CPU the server's processes spent per request (user + system), when the URL
+    # belongs to a server this harness started: unlike req/s, it barely moves when
+    # other work shares the machine.
+    cpu_us_per_request: float | None = None
 
 
 def bench_duration() -> float:
@@ -84,6 +90,28 @@ def bench_duration() -> float:
     if not 0 < value <= 600:
         raise BenchError(f"BENCH_DURATION: {raw} is outside 0-600 seconds")
     return value
+
+
+_SERVERS: dict[str, int] = {}  # base URL -> process group id of a server started here
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(url: str) -> float | None:
+    """CPU seconds used so far by the server behind ``url`` (master and workers), if ours."""
+    parts = urllib.parse.urlsplit(url)
+    group = _SERVERS.get(f"{parts.scheme}://{parts.netloc}")
+    if group is None:
+        return None
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name (field 2) may hold spaces: split after its ')'.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        if int(fields[2]) == group:  # pgrp
+            ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / _CLOCK_TICKS
 
 
 def free_port() -> int:
@@ -164,8 +192,10 @@ def serve(
     try:
         wait_for(base_url + health_path, process, log)
         logger.info("started %s (pid %s)", base_url, process.pid)
+        _SERVERS[base_url] = process.pid
         yield base_url
     finally:
+        _SERVERS.pop(base_url, None)
         stop(process)
 
 
@@ -318,8 +348,12 @@ def run_wrk(
             command += ["-s", str(lua_file)]
         if warmup > 0:
             _wrk(command + [f"-d{warmup:g}s", url], warmup + WRK_SLACK)
+        cpu_before = server_cpu_seconds(url)
         output = _wrk(command + [f"-d{seconds:g}s", url], seconds + WRK_SLACK)
+        cpu_after = server_cpu_seconds(url)
     result = parse_wrk(output, name)
+    if cpu_before is not None and cpu_after is not None and result.requests:
+        result.cpu_us_per_request = (cpu_after - cpu_before) / result.requests * 1e6
     logger.info("%s: %.0f req/s", name, result.requests_per_s)
     return result
 
@@ -375,12 +409,42 @@ def run_route(base_url: str, route: Route, **options: object) -> Result:
     )
 
 
+def median_result(results: list[Result], name: str | None = None) -> Result:
+    """Merge repeated runs of one route: median req/s and latencies, summed counts."""
+    if not results:
+        raise BenchError("no results to merge")
+    cpus = [r.cpu_us_per_request for r in results if r.cpu_us_per_request is not None]
+    return Result(
+        name=name or results[0].name,
+        requests_per_s=statistics.median(r.requests_per_s for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        requests=sum(r.requests for r in results),
+        errors=sum(r.errors for r in results),
+        non_2xx_3xx=sum(r.non_2xx_3xx for r in results),
+        cpu_us_per_request=statistics.median(cpus) if cpus else None,
+    )
+
+
 def print_table(results: list[Result], baseline: Result) -> str:
-    """Print (and return) req/s, p50, p99 and the ratio to ``baseline`` for each result."""
-    header = f"{'route':<32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}  notes"
+    """Print (and return) req/s, p50, p99 and the ratio to ``baseline`` for each result.
+
+    When the server's CPU was sampled, two more columns: CPU per request and the
+    CPU ratio (baseline CPU per request / this route's), the throughput ratio the
+    route would reach if the server's CPU were the only limit.
+    """
+    header = (
+        f"{'route':<32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7} "
+        f"{'cpu us/req':>10} {'cpu ratio':>9}  notes"
+    )
     lines = [header, "-" * len(header)]
     for result in results:
         ratio = result.requests_per_s / baseline.requests_per_s if baseline.requests_per_s else 0.0
+        cpu = cpu_ratio = "-"
+        if result.cpu_us_per_request:
+            cpu = f"{result.cpu_us_per_request:.0f}"
+            if baseline.cpu_us_per_request:
+                cpu_ratio = f"{baseline.cpu_us_per_request / result.cpu_us_per_request:.2f}x"
         notes = []
         if result is baseline:
             notes.append("baseline")
@@ -390,7 +454,8 @@ def print_table(results: list[Result], baseline: Result) -> str:
             notes.append(f"{result.non_2xx_3xx} non-2xx/3xx")
         lines.append(
             f"{result.name:<32} {result.requests_per_s:>9.0f} {result.p50_ms:>8.2f} "
-            f"{result.p99_ms:>8.2f} {ratio:>6.2f}x  {', '.join(notes)}".rstrip()
+            f"{result.p99_ms:>8.2f} {ratio:>6.2f}x {cpu:>10} {cpu_ratio:>9}  "
+            f"{', '.join(notes)}".rstrip()
         )
     text = "\n".join(lines)
     print(text, flush=True)

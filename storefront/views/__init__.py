@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from flask import Response, current_app, request
+from werkzeug.datastructures import Headers
+from werkzeug.utils import get_content_type
 
 from ..state import Rendered, Storefront
 
@@ -20,12 +23,55 @@ def cache_control(rendered: Rendered, at: datetime, max_age: int = 60, swr: int 
         left = int((rendered.valid_until - at).total_seconds())
         max_age = max(0, min(max_age, left))
         swr = max(0, min(swr, left - max_age))
+    return _cache_control_text(max_age, swr)
+
+
+@cache
+def _cache_control_text(max_age: int, swr: int) -> str:
     return f"public, max-age={max_age}, stale-while-revalidate={swr}"
+
+
+class RenderedResponse(Response):
+    """A response for a cached body whose headers were built once, not per request."""
+
+    def get_wsgi_headers(self, environ):
+        # Werkzeug copies the headers and scans them for Location and a missing
+        # Content-Length; a 200 with a precomputed Content-Length and no
+        # Location needs neither, and this is the hot path of every cached page.
+        if self.status_code == 200 and "Location" not in self.headers:
+            return self.headers
+        return super().get_wsgi_headers(environ)
+
+
+# (etag, media type) -> the entity headers for that body; bodies are few and small
+# in number (one per page, card and cover per catalog version), so the bound is loose.
+_ENTITY_HEADERS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+_ENTITY_HEADERS_MAX = 4096
+
+
+def _entity_headers(rendered: Rendered) -> tuple[tuple[str, str], ...]:
+    key = (rendered.etag, rendered.media_type)
+    headers = _ENTITY_HEADERS.get(key)
+    if headers is None:
+        if len(_ENTITY_HEADERS) >= _ENTITY_HEADERS_MAX:
+            _ENTITY_HEADERS.clear()
+        headers = _ENTITY_HEADERS[key] = (
+            ("Content-Type", get_content_type(rendered.media_type, "utf-8")),
+            ("Content-Length", str(len(rendered.body))),
+            ("ETag", f'"{rendered.etag}"'),
+        )
+    return headers
 
 
 def send_rendered(rendered: Rendered, at: datetime, **cache: int) -> Response:
     """Answer with ``rendered``, or ``304 Not Modified`` when the client has it."""
-    headers = {"ETag": f'"{rendered.etag}"', "Cache-Control": cache_control(rendered, at, **cache)}
-    if request.if_none_match.contains(rendered.etag):
+    control = cache_control(rendered, at, **cache)
+    # Parsing If-None-Match costs even when absent: look for the header first.
+    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains(rendered.etag):
+        headers = {"ETag": f'"{rendered.etag}"', "Cache-Control": control}
         return Response(status=304, headers=headers)
-    return Response(rendered.body, mimetype=rendered.media_type, headers=headers)
+    headers = Headers(_entity_headers(rendered))
+    headers.add("Cache-Control", control)
+    # The body goes in as a list: Werkzeug then neither re-encodes it nor
+    # recounts its length (Content-Length is among the precomputed headers).
+    return RenderedResponse([rendered.body], headers=headers)
