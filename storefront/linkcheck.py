@@ -38,7 +38,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from . import __version__
-from .catalog import Catalog, iter_urls
+from .catalog import Catalog, Vendor, iter_urls
+from .links import clean_amazon_url, finish_url, search_query
 
 logger = logging.getLogger(__name__)
 
@@ -205,39 +206,45 @@ class LinkReport:
 def catalog_links(catalog: Catalog) -> list[Link]:
     """List every URL the catalog sends readers to, each with its book, vendor and kind.
 
-    Offers, their country stores, the affiliate-tagged forms readers are
-    actually redirected to, the vendors' search fallbacks for each title,
-    quote sources and support links. Amazon URLs carrying tracking junk get
-    their clean form in ``clean_url``.
+    Offers and their country stores; the vendors' search fallbacks for each
+    title; the affiliate-tagged form of each of those that readers are really
+    redirected to (:func:`storefront.links.finish_url`); quote sources and
+    support links. Amazon URLs carrying tracking junk get their clean form.
     """
     links: list[Link] = []
+    seen: set[tuple[str, str]] = set()
 
     def add(key: str, url: str, kind: str, book: str | None, vendor: str | None) -> None:
+        if (key, url) in seen:
+            return
+        seen.add((key, url))
         clean = clean_amazon_url(url)
         links.append(Link(key, url, kind, book, vendor, clean if clean != url else None))
 
+    def add_store(key, url, kind, book, vendor: Vendor, marketplace: str) -> None:
+        add(key, url, kind, book, vendor.slug)
+        tagged = finish_url(url, vendor, marketplace)
+        if vendor.affiliate is not None and tagged != clean_amazon_url(url):
+            add(f"{key}+tag", tagged, "affiliate", book, vendor.slug)
+
+    default_country = catalog.site.default_country
     for book in catalog.books:
         for offer in book.offers:
-            vendor = catalog.vendors.get(offer.vendor)
+            vendor = catalog.vendor(offer.vendor)
             base = f"{book.slug}/{offer.slug}"
-            add(base, offer.url, "offer", book.slug, offer.vendor)
+            add_store(base, offer.url, "offer", book.slug, vendor, default_country)
             for country, url in offer.countries.items():
-                add(f"{base}[{country}]", url, "country store", book.slug, offer.vendor)
-            for key, url in _affiliate_forms(vendor, offer.url, offer.countries):
-                add(f"{base}{key}", url, "affiliate", book.slug, offer.vendor)
+                add_store(f"{base}[{country}]", url, "country store", book.slug, vendor, country)
+        query = quote_plus(search_query(book))
         for slug in dict.fromkeys(o.vendor for o in book.offers):
-            vendor = catalog.vendors.get(slug)
-            if vendor is None:
-                continue
-            query = quote_plus(book.full_title)
-            searches = {
-                "": vendor.search_url,
-                **{f"[{c}]": u for c, u in vendor.country_search.items()},
-            }
-            for suffix, template in searches.items():
+            vendor = catalog.vendor(slug)
+            searches = [("", vendor.search_url, default_country)]
+            searches += [(f"[{c}]", u, c) for c, u in vendor.country_search.items()]
+            for suffix, template, marketplace in searches:
                 if template:
                     url = template.replace("{query}", query)
-                    add(f"{book.slug}/search:{slug}{suffix}", url, "store search", book.slug, slug)
+                    key = f"{book.slug}/search:{slug}{suffix}"
+                    add_store(key, url, "store search", book.slug, vendor, marketplace)
         for i, quote in enumerate(book.quotes):
             if quote.url:
                 add(f"{book.slug}/quotes[{i}]", quote.url, "quote source", book.slug, None)
@@ -252,33 +259,6 @@ def catalog_links(catalog: Catalog) -> list[Link]:
             links.append(Link(key, url, "other"))
             known.add(url)
     return links
-
-
-def _affiliate_forms(vendor, url: str, countries) -> Iterator[tuple[str, str]]:
-    """Yield (key suffix, URL) for each affiliate-tagged form of an offer's URLs."""
-    if vendor is None or vendor.affiliate is None:
-        return
-    from . import links as outbound  # optional: the affiliate rules live there
-
-    tag_url = getattr(outbound, "add_affiliate_tag", None)
-    if tag_url is None:  # pragma: no cover - only while links.py lacks the helper
-        return
-    seen = {url}
-    forms = [("", url, None), *((f"[{c}]", u, c) for c, u in countries.items())]
-    for suffix, base, country in forms:
-        tagged = tag_url(vendor, base, country)
-        if tagged and tagged not in seen:
-            seen.add(tagged)
-            yield f"{suffix}+tag", tagged
-
-
-def clean_amazon_url(url: str) -> str:
-    """Return ``url`` without Amazon's tracking junk, or ``url`` itself."""
-    try:
-        from .links import clean_amazon_url as clean
-    except ImportError:  # pragma: no cover - only while links.py is missing
-        return url
-    return clean(url)
 
 
 # --------------------------------------------------------------------------- checking

@@ -446,7 +446,7 @@ def test_catalog_links_include_each_vendor_search_fallback_for_the_title(builtin
     links = catalog_links(load_catalog(builtin_catalog))
     searches = {link.key: link.url for link in links if link.kind == "store search"}
     assert searches["genesis/search:amazon[GB]"] == (
-        "https://www.amazon.co.uk/s?k=Genesis%3A+the+Story+of+Apollo+8&i=digital-text"
+        "https://www.amazon.co.uk/s?k=Genesis+the+Story+of+Apollo+8&i=digital-text"
     )
     assert "genesis/search:ebookit" in searches
 
@@ -575,3 +575,76 @@ def test_command_filters_by_book_and_rejects_an_unknown_one(runner, link_catalog
     result = runner.invoke(main, ["links", "check", "--catalog", path, "--book", "nope"])
     assert result.exit_code == 2
     assert "no book 'nope'" in result.output and "Traceback" not in result.output
+
+
+AMAZON_CATALOG = """
+[site]
+title = "Test Books"
+author = "A. Writer"
+timezone = "UTC"
+
+[[vendors]]
+slug = "amazon"
+name = "Amazon"
+search_url = "https://www.amazon.com/s?k={query}&i=digital-text"
+[vendors.affiliate]
+param = "tag"
+tags = { default = "writer-20", GB = "writer-21" }
+[vendors.country_search]
+GB = "https://www.amazon.co.uk/s?k={query}&i=digital-text"
+
+[[books]]
+slug = "first"
+title = "First Book"
+authors = ["A. Writer"]
+description = "A book for tests."
+
+[[books.editions]]
+format = "ebook"
+
+[[books.editions.offers]]
+slug = "kindle"
+vendor = "amazon"
+url = "https://www.amazon.com/dp/B00TEST123/ref=sr_1_1?qid=1700000000&sr=8-1"
+price = "10.00"
+currency = "USD"
+[books.editions.offers.countries]
+GB = "https://www.amazon.co.uk/dp/B00TEST123"
+"""
+
+
+def test_catalog_links_add_the_affiliate_tagged_form_readers_are_sent_to(write_catalog):
+    links = {link.key: link for link in catalog_links(load_catalog(write_catalog(AMAZON_CATALOG)))}
+    assert links["first/kindle+tag"].url == "https://www.amazon.com/dp/B00TEST123?tag=writer-20"
+    assert (
+        links["first/kindle[GB]+tag"].url == "https://www.amazon.co.uk/dp/B00TEST123?tag=writer-21"
+    )
+    assert links["first/search:amazon[GB]+tag"].url == (
+        "https://www.amazon.co.uk/s?k=First+Book&i=digital-text&tag=writer-21"
+    )
+    assert {links[k].kind for k in links if k.endswith("+tag")} == {"affiliate"}
+
+
+def test_amazon_links_with_tracking_junk_are_reported_with_their_clean_form(write_catalog):
+    links = {link.key: link for link in catalog_links(load_catalog(write_catalog(AMAZON_CATALOG)))}
+    assert links["first/kindle"].clean_url == "https://www.amazon.com/dp/B00TEST123"
+    assert links["first/kindle[GB]"].clean_url is None  # already clean
+
+
+def test_table_prints_the_clean_form_of_a_junk_amazon_link(write_catalog):
+    # Rendered from a made-up result: this test must not ask Amazon anything.
+    from datetime import UTC, datetime
+
+    from storefront.commands.links import render_table
+    from storefront.linkcheck import LinkReport, LinkResult, LinkRun
+
+    link = next(
+        link
+        for link in catalog_links(load_catalog(write_catalog(AMAZON_CATALOG)))
+        if link.key == "first/kindle"
+    )
+    result = LinkResult(link.url, Status.BLOCKED, 503, detail="503 Service Unavailable: a wall")
+    run = LinkRun((LinkReport(link, result),), datetime(2026, 1, 1, tzinfo=UTC), 0.1)
+    lines = render_table(run).splitlines()
+    assert lines[:2] == ["first", "  amazon"]
+    assert lines[4].strip() == "clean form: https://www.amazon.com/dp/B00TEST123"
