@@ -46,10 +46,8 @@ def clean_env() -> dict[str, str]:
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     # No build isolation: hatchling comes from the test extra, so nothing is downloaded.
-    run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(REPO)],
-        cwd=out,
-    )
+    build = [sys.executable, "-m", "build", "--wheel", "--no-isolation"]
+    run([*build, "--outdir", str(out), str(REPO)], cwd=out)
     (built,) = out.glob("storefront-*.whl")
     return built
 
@@ -58,7 +56,8 @@ def wheel(tmp_path_factory) -> Path:
 def venv(tmp_path_factory, wheel) -> Path:
     root = tmp_path_factory.mktemp("venv")
     env_dir = root / "env"
-    run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)], root)
+    venv_command = [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip"]
+    run([*venv_command, str(env_dir)], root)
     python = env_dir / "bin" / "python"
     run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index"]

@@ -1,0 +1,210 @@
+"""`storefront serve`: the real production server (gunicorn) answering over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+from bs4 import BeautifulSoup
+
+from .conftest import MINIMAL_CATALOG
+
+pytestmark = pytest.mark.slow
+
+START_TIMEOUT = 60.0
+SALE_INSTANT = "2026-12-22T10:00:00-07:00"  # inside the built-in Apollo 8 anniversary sale
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def storefront_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "storefront.cli", *args]
+
+
+def server_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")}
+    env["STOREFRONT_INSTANCE_PATH"] = str(tmp_path / "instance")
+    return env
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen, url: str, log: Path):
+        self.process, self.url, self.log = process, url, log
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return requests.get(self.url + path, timeout=10, **kwargs)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def running_server(tmp_path: Path, *args: str) -> Iterator[Server]:
+    """Start `storefront serve` on a free port; wait for /healthz; always stop it."""
+    port = free_port()
+    log = tmp_path / f"serve-{port}.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            storefront_command("serve", "--port", str(port), "--workers", "2", *args),
+            env=server_env(tmp_path),
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the workers go with it
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert process.poll() is None, f"server exited early:\n{server.output()}"
+            assert time.monotonic() < deadline, f"no answer on /healthz:\n{server.output()}"
+            try:
+                if server.get("/healthz").status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+
+def ebook_price(html: str) -> tuple[str, str | None]:
+    """The ebook's price on the book page: (now, struck list price or None)."""
+    soup = BeautifulSoup(html, "html.parser")
+    section = soup.select_one('section.format[data-format="ebook"] p.price')
+    assert section is not None, "no ebook price on the page"
+    struck = section.find("del")
+    return section.select_one(".now").get_text(strip=True), (
+        struck.get_text(strip=True) if struck else None
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    """One `storefront serve` for the tests that only read from it."""
+    with running_server(tmp_path_factory.mktemp("serve")) as running:
+        yield running
+
+
+def test_serve_answers_the_health_check(server):
+    health = server.get("/healthz")
+    assert health.status_code == 200
+    assert health.headers["Content-Type"] == "application/json"
+    assert health.json()["status"] == "ok"
+
+
+def test_serve_lists_the_books_on_the_index(server):
+    index = server.get("/")
+    assert index.status_code == 200
+    links = {a["href"] for a in BeautifulSoup(index.text, "html.parser").find_all("a", href=True)}
+    assert any(href.endswith("/books/genesis") for href in links)
+
+
+def test_serve_renders_the_genesis_page_with_its_ebook_price(server):
+    page = server.get("/books/genesis")
+    assert page.status_code == 200
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    (h1,) = BeautifulSoup(page.text, "html.parser").find_all("h1")
+    assert "Genesis" in h1.get_text()
+    # The real clock may fall inside a sale; then $5.99 is the struck list price.
+    now, was = ebook_price(page.text)
+    assert (now, was) == ("$5.99", None) or was == "$5.99"
+
+
+def test_serve_revalidates_the_book_page_with_its_etag(server):
+    first = server.get("/books/genesis")
+    again = server.get("/books/genesis", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["ETag"] == first.headers["ETag"]
+
+
+def test_serve_answers_an_unknown_book_with_a_404_page(server):
+    missing = server.get("/books/no-such-book")
+    assert missing.status_code == 404
+    assert "text/html" in missing.headers["Content-Type"]
+    assert "Traceback" not in missing.text
+
+
+@pytest.mark.parametrize(
+    ("instant", "now", "was"),
+    [
+        ("2026-11-25T12:00:00+00:00", "$5.99", None),  # a quiet day
+        (SALE_INSTANT, "$2.99", "$5.99"),  # the Apollo 8 anniversary sale
+    ],
+)
+def test_serve_now_previews_the_price_at_that_instant(tmp_path, instant, now, was):
+    with running_server(tmp_path, "--now", instant) as server:
+        health = server.get("/healthz").json()
+        page = server.get("/books/genesis")
+    # SIGTERM is a graceful stop: gunicorn exits 0.
+    assert server.process.returncode == 0, server.output()
+    assert health["now"] == instant
+    assert page.status_code == 200
+    assert ebook_price(page.text) == (now, was)
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        storefront_command(*args),
+        env=server_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_with_a_broken_catalog_exits_1_with_the_same_problems_as_check(tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text(
+        MINIMAL_CATALOG.replace('title = "First Book"', "title = 7").replace(
+            'price = "10.00"', 'price = "-1.00"', 1
+        ),
+        encoding="utf-8",
+    )
+    check = run_cli(tmp_path, "check", "--catalog", str(broken))
+    serve = run_cli(tmp_path, "serve", "--port", str(free_port()), "--catalog", str(broken))
+
+    assert check.returncode == 1
+    assert serve.returncode == 1
+    problems = check.stderr.strip().splitlines()
+    assert problems[-1] == "2 problem(s) in the catalog."
+    assert all(line.startswith("broken.toml:") for line in problems[:-1])
+    assert serve.stderr.strip().splitlines() == problems
+    assert "Traceback" not in serve.stderr + serve.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--now", "next tuesday"], "not an ISO 8601 instant"),
+        (["--now", "2026-12-22T10:00:00"], "needs a UTC offset"),
+        (["--port", "0"], "--port"),
+        (["--workers", "0"], "--workers"),
+    ],
+)
+def test_serve_rejects_bad_options_without_a_traceback(tmp_path, args, message):
+    result = run_cli(tmp_path, "serve", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
