@@ -36,7 +36,9 @@ TERRITORIES = frozenset(
     if len(code) == 2 and code.isalpha() and code not in _GROUPINGS
 )
 
-_AMAZON_HOST = re.compile(r"(?:^|\.)amazon\.(?:com|ca|cn|in|sg|ae|sa|eg|nl|se|pl|de|fr|it|es|ie|com\.[a-z]{2}|co\.[a-z]{2})$")
+_AMAZON_HOST = re.compile(
+    r"(?:^|\.)amazon\.(?:com|ca|cn|in|sg|ae|sa|eg|nl|se|pl|de|fr|it|es|ie|com\.[a-z]{2}|co\.[a-z]{2})$"
+)
 _AMAZON_JUNK = frozenset(
     {
         "ref",
@@ -86,15 +88,16 @@ def accept_language_country(header: str | None) -> str | None:
         return None
     weighted = []
     for position, part in enumerate(header[:512].split(",")[:32]):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        match = re.search(r"q\s*=\s*([0-9.]+)", params)
-        if match:
-            try:
-                quality = float(match.group(1))
-            except ValueError:
-                continue
-        if quality > 0:
+        tag, *params = part.strip().split(";")
+        quality: float | None = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = None  # a malformed weight: ignore the tag
+        if quality is not None and 0 < quality <= 1:
             weighted.append((-quality, position, tag.strip()))
     for _, _, tag in sorted(weighted):
         for subtag in re.split(r"[-_]", tag)[1:]:

@@ -128,7 +128,12 @@ class Spool:
                         try:
                             clicks.append(ClickEvent.from_json(raw.decode("utf-8")))
                         except (UnicodeDecodeError, ValueError) as exc:
-                            logger.error("spool %s:%s is not a click (%s); set aside", batch.name, number, exc)
+                            logger.error(
+                                "spool %s:%s is not a click (%s); set aside",
+                                batch.name,
+                                number,
+                                exc,
+                            )
                             rejected.append(raw if raw.endswith(b"\n") else raw + b"\n")
                 if clicks:
                     sink(clicks)

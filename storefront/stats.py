@@ -105,7 +105,9 @@ def render_table(rows: Sequence[StatRow], by: str) -> str:
 
     def fmt(line: Sequence[str]) -> str:
         first = line[0].ljust(widths[0])
-        return "  ".join([first, *(cell.rjust(w) for cell, w in zip(line[1:], widths[1:], strict=True))])
+        return "  ".join(
+            [first, *(cell.rjust(w) for cell, w in zip(line[1:], widths[1:], strict=True))]
+        )
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([fmt(header), rule, *(fmt(line) for line in body), rule, fmt(footer)])
@@ -118,7 +120,9 @@ def render_csv(rows: Sequence[StatRow], by: str) -> str:
     for r in rows:
         # A leading =, +, - or @ would be a formula in a spreadsheet: keys are slugs, but be safe.
         label = r.label(by)
-        writer.writerow(["'" + label if label[:1] in "=+-@" else label, r.clicks, r.unique, r.not_counted])
+        writer.writerow(
+            ["'" + label if label[:1] in "=+-@" else label, r.clicks, r.unique, r.not_counted]
+        )
     return out.getvalue()
 
 
@@ -198,12 +202,22 @@ def day_chart(rows: Sequence[StatRow], width: int = 720, height: int = 260) -> D
         h = plot_h * r.clicks / peak
         uh = plot_h * r.unique / peak
         x = left + i * slot + (slot - bar_w) / 2
-        bars.append(Bar(round(x, 2), round(bar_w, 2), round(top + plot_h - h, 2), round(h, 2),
-                        round(top + plot_h - uh, 2), round(uh, 2), r))
+        bars.append(
+            Bar(
+                round(x, 2),
+                round(bar_w, 2),
+                round(top + plot_h - h, 2),
+                round(h, 2),
+                round(top + plot_h - uh, 2),
+                round(uh, 2),
+                r,
+            )
+        )
     # Exact integer ticks: peak is 1, 2 or 5 x 10^n, so one of these divides it.
     steps = next(s for s in (5, 4, 2, 1) if s <= peak and peak % s == 0)
     ticks = tuple(
-        Tick(round(top + plot_h - plot_h * k / steps, 2), peak * k // steps) for k in range(steps + 1)
+        Tick(round(top + plot_h - plot_h * k / steps, 2), peak * k // steps)
+        for k in range(steps + 1)
     )
     every = max(1, math.ceil(len(rows) / 8))  # at most ~8 date labels
     labels = tuple(
@@ -211,4 +225,6 @@ def day_chart(rows: Sequence[StatRow], width: int = 720, height: int = 260) -> D
         for i, r in enumerate(rows)
         if i % every == 0
     )
-    return DayChart(width, height, left, top, plot_w, plot_h, tuple(bars), ticks, labels, totals(rows))
+    return DayChart(
+        width, height, left, top, plot_w, plot_h, tuple(bars), ticks, labels, totals(rows)
+    )

@@ -366,7 +366,7 @@ class ClickStore:
         if now >= self._down_until:
             try:
                 self._commit(event)
-            except (SQLAlchemyError, OSError) as exc:
+            except (SQLAlchemyError, OSError, StorageError) as exc:
                 self._down_until = time.monotonic() + self.retry_after
                 self._forget_connections()
                 logger.warning("click database unavailable, spooling clicks: %s", _short(exc))
@@ -439,7 +439,7 @@ class ClickStore:
         """Replay now if the database answers; log and return 0 if it does not."""
         try:
             return self.replay_spool()
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, OSError, StorageError) as exc:
             logger.warning("click database still unavailable; %s", _short(exc))
             return 0
 

@@ -1,4 +1,4 @@
-"""``storefront stats [--since] [--by ...] [--format table|csv|json]``: clicks, from the database."""
+"""``storefront stats [--since] [--by ...] [--format table|csv|json]``: clicks by group."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ def click_settings() -> tuple[str | None, str]:
     """The database URL and instance folder, found exactly as ``create_app`` finds them."""
     from flask import Config, Flask
 
-    instance = os.environ.get("STOREFRONT_INSTANCE_PATH") or Flask(
-        "storefront.app", instance_relative_config=True
-    ).instance_path
+    instance = (
+        os.environ.get("STOREFRONT_INSTANCE_PATH")
+        or Flask("storefront.app", instance_relative_config=True).instance_path
+    )
     config = Config(instance)
     config.from_pyfile("config.py", silent=True)
     config.from_prefixed_env("STOREFRONT")
@@ -76,7 +77,7 @@ def stats(since, until, by, fmt, catalog_path: Path | None, now) -> None:
     except StorageError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        store.replay_spool()
+        store.replay_spool()  # also creates or migrates the schema
         rows = click_stats(store.engine, by, first, last)
     except (SQLAlchemyError, OSError) as exc:
         raise click.ClickException(f"the click database is unavailable: {exc}") from None

@@ -11,16 +11,21 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import Unauthorized
 
 from ..stats import click_stats, daily, day_chart, totals
+from ..storage import StorageError
 from ..templating import render
 from . import storefront
 from .errors import handle_http_error
 from .go import click_store
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -89,16 +94,24 @@ def stats() -> Response:
     if (until - since).days >= MAX_DAYS:
         abort(400, f"Choose at most {MAX_DAYS} days.")
     store = click_store()
-    if store.spool.pending():
-        store.try_replay()
-    engine = store.engine
-    days = daily(engine, since, until)
-    tables = [
-        ("vendor", "By vendor", click_stats(engine, "vendor", since, until)),
-        ("placement", "By placement", click_stats(engine, "placement", since, until)),
-        ("campaign", "By campaign", click_stats(engine, "campaign", since, until)),
-        ("country", "By country", click_stats(engine, "country", since, until)),
-    ]
+    try:
+        if store.spool.pending():
+            store.replay_spool()
+        store.ensure_schema()
+        engine = store.engine
+        days = daily(engine, since, until)
+        tables = [
+            (by, title, click_stats(engine, by, since, until))
+            for by, title in (
+                ("vendor", "By vendor"),
+                ("placement", "By placement"),
+                ("campaign", "By campaign"),
+                ("country", "By country"),
+            )
+        ]
+    except (SQLAlchemyError, OSError, StorageError) as exc:
+        logger.warning("admin stats: click database unavailable: %s", exc)
+        abort(503, "The click database is unavailable; clicks are kept in the spool meanwhile.")
     html = render(
         "admin/stats.html",
         site=catalog.site,

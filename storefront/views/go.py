@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 from babel import Locale
 from flask import Blueprint, Flask, Response, abort, current_app, request
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..bots import READER, RepeatWindow, classify, warm_up
 from ..catalog import SLUG_RE, Book, Catalog, Offer
@@ -38,7 +37,7 @@ NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
 def init_app(app: Flask) -> None:
-    """Open the click store (migrating the schema), replay any spool, warm the bot list."""
+    """Open the click store, replay any spooled clicks, warm up the bot list."""
     try:
         timeout = float(app.config["DATABASE_TIMEOUT"])
         interval = float(app.config["SPOOL_REPLAY_INTERVAL"])
@@ -54,16 +53,12 @@ def init_app(app: Flask) -> None:
     app.extensions["clicks"] = store
     app.extensions["repeat_window"] = RepeatWindow(window)
     warm_up()
-    try:
-        store.ensure_schema()
-    except (SQLAlchemyError, OSError) as exc:
-        # Serve anyway: clicks go to the spool until the database is back.
-        logger.warning("click database unavailable at start-up (%s); clicks will be spooled", exc)
-    else:
-        if store.spool.pending():
-            store.try_replay()
+    # The schema is created or migrated on first use (the first click, stats or replay),
+    # so an app that serves no click never touches the database.
     if store.spool.pending():
-        store.start_replayer()
+        store.try_replay()  # never raises: if the database is down, the replayer retries
+        if store.spool.pending():
+            store.start_replayer()
 
 
 def click_store() -> ClickStore:
@@ -163,13 +158,14 @@ def track(book: Book, offer: Offer, *, remember: bool = False) -> Response:
     return response
 
 
-@bp.get("/go/<book_slug>/<offer_slug>")
+# merge_slashes=False: "/go//evil.example" is a 404, not a 308 to a normalized path.
+@bp.get("/go/<book_slug>/<offer_slug>", merge_slashes=False)
 def go(book_slug: str, offer_slug: str) -> Response:
     book, offer = get_offer(storefront().catalog, book_slug, offer_slug)
     return track(book, offer, remember=request.args.get("remember") == "1")
 
 
-@bp.get("/go/<book_slug>")
+@bp.get("/go/<book_slug>", merge_slashes=False)
 def chooser(book_slug: str) -> Response:
     sf = storefront()
     catalog = sf.catalog
@@ -182,7 +178,9 @@ def chooser(book_slug: str) -> Response:
     html = render_chooser(catalog, book, sf.now(), saved=saved, forgotten=forget)
     response = Response(html, mimetype="text/html", headers=NO_STORE)
     if forget:
-        response.delete_cookie(cookie, path=f"/go/{book.slug}", secure=request.is_secure, httponly=True, samesite="Lax")
+        response.delete_cookie(
+            cookie, path=f"/go/{book.slug}", secure=request.is_secure, httponly=True, samesite="Lax"
+        )
     return response
 
 

@@ -1,0 +1,202 @@
+"""Outbound URLs: reader country, country stores, search fallback, affiliate tags, clean Amazon."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from storefront.catalog import load_catalog
+from storefront.links import (
+    accept_language_country,
+    clean_amazon_url,
+    destination,
+    reader_country,
+    search_query,
+    set_query_param,
+)
+
+LINKS_CATALOG = """
+[site]
+title = "Test Books"
+author = "A. Writer"
+timezone = "America/New_York"
+default_country = "US"
+
+[[vendors]]
+slug = "amazon"
+name = "Amazon"
+search_url = "https://www.amazon.com/s?k={query}"
+[vendors.affiliate]
+param = "tag"
+tags = { default = "writer-20", GB = "writer-21", DE = "writer0d-21" }
+[vendors.country_search]
+GB = "https://www.amazon.co.uk/s?k={query}"
+DE = "https://www.amazon.de/s?k={query}"
+US = "https://www.amazon.com/s?k={query}&us=1"
+
+[[vendors]]
+slug = "shop"
+name = "The Shop"
+
+[[books]]
+slug = "first"
+title = "First Book"
+subtitle = "A Story: Told"
+authors = ["A. Writer"]
+description = "A book for tests. It has two sentences."
+
+[[books.editions]]
+format = "ebook"
+
+[[books.editions.offers]]
+slug = "kindle"
+vendor = "amazon"
+url = "https://www.amazon.com/First-Book/dp/B000000001/ref=sr_1_1?crid=ABC&qid=1700000000&sr=8-1&keywords=first+book&tag=someone-20"
+currency = "USD"
+[books.editions.offers.countries]
+GB = "https://www.amazon.co.uk/dp/B000000002/ref=tmm_kin_swatch_0?_encoding=UTF8&pd_rd_w=x&pf_rd_p=y"
+CA = "https://www.amazon.ca/dp/B000000003"
+
+[[books.editions.offers]]
+slug = "shop"
+vendor = "shop"
+url = "https://shop.example/first?ref=keep&qid=keep"
+currency = "USD"
+[books.editions.offers.countries]
+GB = "https://shop.example/uk/first"
+"""
+
+
+@pytest.fixture
+def catalog(write_catalog):
+    return load_catalog(write_catalog(LINKS_CATALOG))
+
+
+@pytest.mark.parametrize(
+    ("header", "country"),
+    [
+        ("en-GB,en;q=0.9", "GB"),
+        ("en-US", "US"),
+        ("de-de", "DE"),
+        ("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5", "CH"),
+        ("en;q=0.9, en-AU;q=0.8", "AU"),
+        ("en-AU;q=0.5, de-AT;q=0.9", "AT"),  # ordered by quality, not position
+        ("zh-Hant-TW", "TW"),
+        ("es-419, es-MX;q=0.8", "MX"),  # a numeric region is no country
+        ("en", None),
+        ("de-DE;q=0", None),  # q=0 means "not acceptable"
+        ("en-XX", None),
+        ("en-EU", None),  # a grouping, not a country
+        ("", None),
+        (None, None),
+        ("en-GB;q=abc", None),
+        ("x" * 5000, None),
+    ],
+)
+def test_accept_language_region_is_the_country(header, country):
+    assert accept_language_country(header) == country
+
+
+@pytest.mark.parametrize(
+    ("headers", "country_header", "country"),
+    [
+        ({"CF-IPCountry": "de", "Accept-Language": "en-GB"}, "CF-IPCountry", "DE"),
+        ({"CF-IPCountry": "XX", "Accept-Language": "en-GB"}, "CF-IPCountry", "GB"),  # unknown
+        ({"CF-IPCountry": "T1", "Accept-Language": "en-CA"}, "CF-IPCountry", "CA"),  # Tor
+        ({"CF-IPCountry": "DE", "Accept-Language": "en-GB"}, None, "GB"),  # header not trusted
+        ({"Accept-Language": "en-GB"}, "CF-IPCountry", "GB"),
+        ({}, "CF-IPCountry", None),
+    ],
+)
+def test_trusted_country_header_wins_over_accept_language(headers, country_header, country):
+    assert reader_country(headers, country_header) == country
+
+
+def test_search_query_is_the_full_title_without_punctuation(catalog):
+    assert search_query(catalog.book("first")) == "First Book A Story Told"
+
+
+@pytest.mark.parametrize(
+    ("country", "host", "how", "tag"),
+    [
+        ("GB", "www.amazon.co.uk", "country store", "writer-21"),
+        ("CA", "www.amazon.ca", "country store", "writer-20"),  # no CA tag: the default one
+        ("DE", "www.amazon.de", "country search", "writer0d-21"),
+        ("US", "www.amazon.com", "default store", "writer-20"),  # the default country: no search
+        ("FR", "www.amazon.com", "default store", "writer-20"),  # no French store: the default
+        (None, "www.amazon.com", "default store", "writer-20"),
+    ],
+)
+def test_country_store_then_country_search_then_default(catalog, country, host, how, tag):
+    book = catalog.book("first")
+    where = destination(catalog, book, book.offer("kindle"), country)
+    parts = urlsplit(where.url)
+    assert (parts.hostname, where.how) == (host, how)
+    assert parse_qs(parts.query)["tag"] == [tag]
+
+
+def test_country_search_fills_in_the_title(catalog):
+    book = catalog.book("first")
+    where = destination(catalog, book, book.offer("kindle"), "DE")
+    assert parse_qs(urlsplit(where.url).query)["k"] == ["First Book A Story Told"]
+
+
+def test_amazon_url_loses_tracking_but_keeps_the_product(catalog):
+    book = catalog.book("first")
+    url = destination(catalog, book, book.offer("kindle"), None).url
+    parts = urlsplit(url)
+    assert parts.path == "/First-Book/dp/B000000001"
+    query = parse_qs(parts.query)
+    assert query == {"keywords": ["first book"], "tag": ["writer-20"]}  # our tag replaces theirs
+
+
+def test_country_store_url_is_cleaned_too(catalog):
+    book = catalog.book("first")
+    url = destination(catalog, book, book.offer("kindle"), "GB").url
+    assert url == "https://www.amazon.co.uk/dp/B000000002?tag=writer-21"
+
+
+def test_non_amazon_urls_are_left_alone_and_get_no_tag(catalog):
+    book = catalog.book("first")
+    shop = book.offer("shop")
+    assert (
+        destination(catalog, book, shop, None).url == "https://shop.example/first?ref=keep&qid=keep"
+    )
+    assert destination(catalog, book, shop, "GB").url == "https://shop.example/uk/first"
+    # The shop has no country search: a German reader gets the default store.
+    assert destination(catalog, book, shop, "DE").url == shop.url
+
+
+@pytest.mark.parametrize(
+    ("url", "clean"),
+    [
+        ("https://www.amazon.com/dp/B01/ref=sr_1_1?qid=1&sr=8-1", "https://www.amazon.com/dp/B01"),
+        (
+            "https://amazon.de/gp/product/B02?psc=1&th=1&smid=X",
+            "https://amazon.de/gp/product/B02?smid=X",
+        ),
+        (
+            "https://www.amazon.com.au/s?k=apollo&ref=nb_sb_noss&crid=2&sprefix=ap",
+            "https://www.amazon.com.au/s?k=apollo",
+        ),
+        (
+            "https://www.amazon.co.jp/dp/B03?pf_rd_r=1&pd_rd_i=2&content-id=3",
+            "https://www.amazon.co.jp/dp/B03",
+        ),
+        ("https://notamazon.com/dp/B04/ref=x?qid=1", "https://notamazon.com/dp/B04/ref=x?qid=1"),
+        (
+            "https://amazon.com.evil.example/dp/B05?qid=1",
+            "https://amazon.com.evil.example/dp/B05?qid=1",
+        ),
+    ],
+)
+def test_clean_amazon_url(url, clean):
+    assert clean_amazon_url(url) == clean
+
+
+def test_set_query_param_replaces_every_existing_value():
+    url = set_query_param("https://x.example/p?tag=a&k=v&tag=b#frag", "tag", "mine")
+    parts = urlsplit(url)
+    assert parse_qs(parts.query) == {"k": ["v"], "tag": ["mine"]}
+    assert parts.fragment == "frag"
