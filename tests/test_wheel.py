@@ -2,8 +2,9 @@
 
 The wheel is built from this checkout and installed in a fresh virtual environment;
 every check then runs in that environment, from a directory outside the checkout, so
-nothing can come from the checkout by accident. The venv sees the system site-packages
-for the dependencies (no downloads), but `storefront` and `widgets` come from the wheel.
+nothing can come from the checkout by accident. The venv sees the test interpreter's
+site-packages for the dependencies (no downloads), but `storefront` and `widgets` must
+come from the wheel.
 """
 
 from __future__ import annotations
@@ -52,13 +53,29 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
+def dependency_dirs() -> list[str]:
+    """The site-packages directories this interpreter imports the dependencies from."""
+    return [
+        path
+        for path in sys.path
+        if Path(path).name in ("site-packages", "dist-packages") and Path(path).is_dir()
+    ]
+
+
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory, wheel) -> Path:
     root = tmp_path_factory.mktemp("venv")
     env_dir = root / "env"
-    venv_command = [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip"]
-    run([*venv_command, str(env_dir)], root)
+    run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], root)
     python = env_dir / "bin" / "python"
+    # Like --system-site-packages, but for *this* interpreter's packages (CI runs the
+    # tests inside a venv, whose packages --system-site-packages would not see). A
+    # .pth line adds a directory without running its .pth files, so the checkout's
+    # editable install stays out.
+    purelib = run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], root
+    ).stdout.strip()
+    Path(purelib, "_test_dependencies.pth").write_text("\n".join(dependency_dirs()) + "\n")
     run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index"]
         + ["--disable-pip-version-check", "--no-warn-script-location", str(wheel)],
