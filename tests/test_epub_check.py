@@ -9,6 +9,7 @@ asserts that the JSON report holds no message of any severity.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from storefront.catalog import load_catalog
 from storefront.urls import Urls
 from widgets.epub import build_sample
 
-from .conftest import require
+from .conftest import require, require_executable
 
 pytestmark = [pytest.mark.epubcheck, pytest.mark.slow]
 
@@ -78,3 +79,44 @@ def test_epubcheck_reports_no_message_at_all(case, tmp_path):
     assert report["exit_code"] == 0
     assert report["publication"]["ePubVersion"].startswith("3.")
     assert report["checker"]["nFatal"] == report["checker"]["nError"] == 0
+
+
+@pytest.mark.browser
+def test_daisy_ace_finds_no_accessibility_violation(tmp_path):
+    """DAISY Ace (npm ``@daisy/ace``, run with Debian's Chromium) on the hostile sample."""
+    ace = require_executable("ace-puppeteer")
+    chromium = require_executable("chromium")
+    catalog_path, slug, at = CASES["hostile-with-chapter"]
+    catalog = load_catalog(catalog_path)
+    epub = tmp_path / f"{slug}.epub"
+    epub.write_bytes(
+        build_sample(catalog, catalog.book(slug), at, Urls("https://books.example.org"))
+    )
+    out = tmp_path / "ace"
+    result = subprocess.run(
+        [ace, "--silent", "--force", "--outdir", str(out), str(epub)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PUPPETEER_EXECUTABLE_PATH": chromium},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    violations = [
+        f"{subject['earl:testSubject']['url']}: {a['earl:test']['dct:title']} "
+        f"({a['earl:test']['earl:impact']})"
+        for subject in report["assertions"]
+        for a in subject["assertions"]
+        if a["earl:result"]["earl:outcome"] != "pass"
+    ]
+    assert violations == []
+    assert report["earl:result"]["earl:outcome"] == "pass"
+    # conformsTo/certifiedBy stay missing on purpose: no person has certified the sample.
+    assert set(report["a11y-metadata"]["present"]) >= {
+        "schema:accessMode",
+        "schema:accessModeSufficient",
+        "schema:accessibilityFeature",
+        "schema:accessibilityHazard",
+        "schema:accessibilitySummary",
+    }
