@@ -37,6 +37,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import unescape
@@ -408,6 +409,9 @@ def static_widget_js(source: str) -> str:
 # --------------------------------------------------------------------------- the export
 
 
+Files = dict[str, tuple[bytes, str, str]]  # static path -> (bytes, media type, source URL)
+
+
 @dataclass(frozen=True)
 class ExportResult:
     target: Path
@@ -445,10 +449,7 @@ def export_site(
 
     target = Path(target).absolute()
     base_url = base_url.rstrip("/")
-    builds = target.parent / f".{target.name}.builds"
-    _check_target(target, builds)
-    builds.mkdir(parents=True, exist_ok=True)
-    with _lock(builds), tempfile.TemporaryDirectory(prefix="storefront-export-") as scratch:
+    with _claim(target) as builds, tempfile.TemporaryDirectory(prefix="storefront-") as scratch:
         app = create_app(
             {
                 "CATALOG": str(catalog_path) if catalog_path else None,
@@ -465,18 +466,43 @@ def export_site(
         client = app.test_client()
         result = crawl(client, seed_urls(catalog, sf.urls, at), base_url)
         files = _render_files(result, base_url, client)
-    window = price_window(catalog, at)
-    manifest = {
+        window = price_window(catalog, at)
+        manifest = make_manifest(
+            files,
+            base_url=base_url,
+            click_server=click_server,
+            catalog_version=catalog.version,
+            at=at,
+            window=window,
+            missing=result.missing,
+        )
+        return _publish(target, builds, files, manifest, at)
+
+
+def make_manifest(
+    files: Files,
+    *,
+    base_url: str,
+    click_server: str | None,
+    catalog_version: str,
+    at: datetime,
+    window: tuple[datetime | None, datetime | None],
+    missing: dict[str, str],
+) -> dict:
+    """Describe an export: where it lives, its buy links, its price window, every file."""
+    buy_links = (
+        {"mode": "click-server", "url": click_server} if click_server else {"mode": "direct"}
+    )
+    return {
         "format": EXPORT_FORMAT,
         "generator": f"storefront {__version__}",
         "base_url": base_url,
-        "buy_links": {"mode": "click-server", "url": click_server}
-        if click_server
-        else {"mode": "direct"},
-        "catalog_version": catalog.version,
+        "buy_links": buy_links,
+        "catalog_version": catalog_version,
         "prices_at": at.isoformat(),
         "prices_valid_from": window[0].isoformat() if window[0] else None,
         "prices_valid_until": window[1].isoformat() if window[1] else None,
+        # Campaign boundaries are the only instants prices change: cron re-runs then.
         "rerun_at": window[1].isoformat() if window[1] else None,
         "files": {
             path: {
@@ -487,16 +513,22 @@ def export_site(
             }
             for path, (body, media, source) in sorted(files.items())
         },
-        "missing": dict(sorted(result.missing.items())),
+        "missing": dict(sorted(missing.items())),
     }
-    return _publish(target, builds, files, manifest, at)
 
 
-def _render_files(result: Crawl, base_url: str, client) -> dict[str, tuple[bytes, str, str]]:
+def publish(target: str | Path, files: Files, manifest: dict, at: datetime) -> ExportResult:
+    """Swap ``files`` in as the live build of ``target`` (unless nothing changed)."""
+    target = Path(target).absolute()
+    with _claim(target) as builds:
+        return _publish(target, builds, files, manifest, at)
+
+
+def _render_files(result: Crawl, base_url: str, client) -> Files:
     """Static path -> (bytes, media type, source app URL), links rewritten."""
     assign_paths(result.resources)
     rewriter = Rewriter(result.resources, base_url)
-    files: dict[str, tuple[bytes, str, str]] = {}
+    files: Files = {}
     for url, resource in result.resources.items():
         body = resource.body
         if resource.media_type in TEXT_TYPES:
@@ -546,24 +578,21 @@ def _check_target(target: Path, builds: Path) -> None:
             )
 
 
-class _lock:
-    """One export at a time per target (cron runs may overlap)."""
-
-    def __init__(self, builds: Path):
-        self.path = builds / ".lock"
-
-    def __enter__(self):
-        self.file = open(self.path, "w")  # noqa: SIM115 - held for the export's duration
+@contextmanager
+def _claim(target: Path) -> Iterator[Path]:
+    """Check ``target`` is ours, then hold its lock (cron runs may overlap); yield the builds."""
+    builds = target.parent / f".{target.name}.builds"
+    _check_target(target, builds)
+    builds.mkdir(parents=True, exist_ok=True)
+    with open(builds / ".lock", "w") as lock:
         try:
-            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self.file.close()
-            raise ExportError(f"another export into {self.path.parent} is running") from None
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.file, fcntl.LOCK_UN)
-        self.file.close()
+            raise ExportError(f"another export into {target} is running") from None
+        try:
+            yield builds
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _live_build(target: Path) -> Path | None:
