@@ -136,6 +136,8 @@ STYLES: dict[str, str] = {
     "price": "font-weight:700;color:{ink}",
     "price-sale": "font-weight:700;color:{sale}",
     "was": "margin:0 0 0 4px;font-weight:400;color:{muted};text-decoration:line-through",
+    # Inside a button: the button's own colour (muted grey fails contrast on the accent).
+    "was-button": "margin:0 0 0 4px;font-weight:400;color:inherit;text-decoration:line-through",
     "buttons": "display:flex;flex-wrap:wrap;gap:6px;margin:0;padding:0;list-style:none",
     "buttons-stack": "display:block;margin:10px 0 0;padding:0;list-style:none",
     "item": "display:block;margin:0;padding:0;list-style:none",
