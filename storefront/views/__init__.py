@@ -7,6 +7,7 @@ from functools import cache
 
 from flask import Response, current_app, request
 from werkzeug.datastructures import Headers
+from werkzeug.http import remove_entity_headers
 from werkzeug.utils import get_content_type
 
 from ..state import Rendered, Storefront
@@ -36,10 +37,17 @@ class RenderedResponse(Response):
 
     def get_wsgi_headers(self, environ):
         # Werkzeug copies the headers and scans them for Location and a missing
-        # Content-Length; a 200 with a precomputed Content-Length and no
-        # Location needs neither, and this is the hot path of every cached page.
-        if self.status_code == 200 and "Location" not in self.headers:
-            return self.headers
+        # Content-Length on every response. A cached page (200, Content-Length
+        # precomputed) or its 304 needs neither: this is the hot path of every
+        # page view. Anything unusual (a Location added by a hook) goes the long way.
+        headers = self.headers
+        if "Location" in headers or "Content-Location" in headers:
+            return super().get_wsgi_headers(environ)
+        if self.status_code == 304:
+            remove_entity_headers(headers)  # what Werkzeug does for a 304
+            return headers
+        if self.status_code == 200 and "Content-Length" in headers:
+            return headers
         return super().get_wsgi_headers(environ)
 
 
@@ -66,10 +74,15 @@ def _entity_headers(rendered: Rendered) -> tuple[tuple[str, str], ...]:
 def send_rendered(rendered: Rendered, at: datetime, **cache: int) -> Response:
     """Answer with ``rendered``, or ``304 Not Modified`` when the client has it."""
     control = cache_control(rendered, at, **cache)
-    # Parsing If-None-Match costs even when absent: look for the header first.
-    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains(rendered.etag):
-        headers = {"ETag": f'"{rendered.etag}"', "Cache-Control": control}
-        return Response(status=304, headers=headers)
+    etag = f'"{rendered.etag}"'
+    if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
+    # A browser sends back exactly the ETag it got: compare that string before
+    # parsing the header (parsing costs, and most requests have no such header).
+    if if_none_match is not None and (
+        if_none_match == etag or request.if_none_match.contains(rendered.etag)
+    ):
+        headers = Headers((("ETag", etag), ("Cache-Control", control)))
+        return RenderedResponse(status=304, headers=headers)
     headers = Headers(_entity_headers(rendered))
     headers.add("Cache-Control", control)
     # The body goes in as a list: Werkzeug then neither re-encodes it nor
