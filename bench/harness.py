@@ -96,13 +96,9 @@ _SERVERS: dict[str, int] = {}  # base URL -> process group id of a server starte
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def server_cpu_seconds(url: str) -> float | None:
-    """CPU seconds used so far by the server behind ``url`` (master and workers), if ours."""
-    parts = urllib.parse.urlsplit(url)
-    group = _SERVERS.get(f"{parts.scheme}://{parts.netloc}")
-    if group is None:
-        return None
-    ticks = 0
+def _group_stats(group: int) -> list[list[str]]:
+    """The /proc stat fields (after the command name) of every process in ``group``."""
+    members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             # The command name (field 2) may hold spaces: split after its ')'.
@@ -110,7 +106,17 @@ def server_cpu_seconds(url: str) -> float | None:
         except (OSError, IndexError):
             continue  # the process ended meanwhile
         if int(fields[2]) == group:  # pgrp
-            ticks += int(fields[11]) + int(fields[12])  # utime + stime
+            members.append(fields)
+    return members
+
+
+def server_cpu_seconds(url: str) -> float | None:
+    """CPU seconds used so far by the server behind ``url`` (master and workers), if ours."""
+    parts = urllib.parse.urlsplit(url)
+    group = _SERVERS.get(f"{parts.scheme}://{parts.netloc}")
+    if group is None:
+        return None
+    ticks = sum(int(f[11]) + int(f[12]) for f in _group_stats(group))  # utime + stime
     return ticks / _CLOCK_TICKS
 
 
@@ -161,8 +167,9 @@ def stop(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
             logger.warning("server %s ignored SIGTERM; killing it", process.pid)
     # The group id is the master's pid (start_new_session): this reaches any
     # worker the master left behind and nothing else.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
+    if _group_stats(process.pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
 
@@ -347,15 +354,20 @@ def run_wrk(
             lua_file.write_text(lua)
             command += ["-s", str(lua_file)]
         if warmup > 0:
-            _wrk(command + [f"-d{warmup:g}s", url], warmup + WRK_SLACK)
+            _wrk(command + [f"-d{_whole(warmup)}s", url], warmup + WRK_SLACK)
         cpu_before = server_cpu_seconds(url)
-        output = _wrk(command + [f"-d{seconds:g}s", url], seconds + WRK_SLACK)
+        output = _wrk(command + [f"-d{_whole(seconds)}s", url], seconds + WRK_SLACK)
         cpu_after = server_cpu_seconds(url)
     result = parse_wrk(output, name)
     if cpu_before is not None and cpu_after is not None and result.requests:
         result.cpu_us_per_request = (cpu_after - cpu_before) / result.requests * 1e6
     logger.info("%s: %.0f req/s", name, result.requests_per_s)
     return result
+
+
+def _whole(seconds: float) -> int:
+    # wrk takes whole seconds only.
+    return max(1, round(seconds))
 
 
 def _which(name: str) -> str:
