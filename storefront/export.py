@@ -36,6 +36,7 @@ import posixpath
 import re
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 EXPORT_FORMAT = 1
+MAX_FILES = 20_000  # a runaway crawl stops here
 KEEP_BUILDS = 2  # the live build and the one before (a reader may still be fetching from it)
 
 # The static file extension for each media type the app answers with.
@@ -260,6 +262,7 @@ class Resource:
 @dataclass
 class Crawl:
     resources: dict[str, Resource] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)  # app URL -> HTTP status
     missing: dict[str, str] = field(default_factory=dict)  # app URL -> why (linked, not exported)
 
 
@@ -291,24 +294,25 @@ def seed_urls(catalog: Catalog, urls: Urls, at: datetime) -> list[str]:
     return list(dict.fromkeys(seeds))
 
 
-def crawl(client, seeds: list[str], base_url: str) -> Crawl:
+def crawl(client, seeds: list[str], base_url: str, limit: int = MAX_FILES) -> Crawl:
     """Request every seed and every internal URL the answers link to, breadth first."""
     result = Crawl()
-    queue = [(url, None) for url in seeds]
+    queue = deque((url, None) for url in seeds)
     seen = {url for url, _ in queue}
     while queue:
-        url, referrer = queue.pop(0)
+        url, referrer = queue.popleft()
         response = client.get(url)
         if response.status_code != 200:
-            # An unlinked seed that the app does not serve is simply not part of this store.
-            if referrer is not None:
-                result.missing[url] = f"HTTP {response.status_code} (linked from {referrer})"
-            else:
-                logger.debug("not exported: %s answered %s", url, response.status_code)
+            # An unlinked seed the app does not serve is simply not part of this store;
+            # a linked one is reported (by the rewriter, which sees every link).
+            result.failed[url] = response.status_code
+            logger.debug("not exported: %s answered %s", url, response.status_code)
             continue
         media_type = response.mimetype or "application/octet-stream"
         resource = Resource(url, media_type, response.get_data())
         result.resources[url] = resource
+        if len(result.resources) > limit:
+            raise ExportError(f"more than {limit} files: is a page linking to endless URLs?")
         if media_type in TEXT_TYPES:
             text = resource.body.decode("utf-8", "replace")
             markup = media_type in ("text/html", "image/svg+xml", "application/xml", "text/css")
@@ -553,7 +557,9 @@ def _render_files(result: Crawl, base_url: str, client) -> Files:
         "(CORS headers for Netlify and Cloudflare Pages)",
     )
     for url in sorted(rewriter.unresolved):
-        result.missing.setdefault(url, "linked, but not answered by the app")
+        status = result.failed.get(url)
+        why = f"the app answers HTTP {status}" if status else "the app was not asked"
+        result.missing.setdefault(url, f"linked, but {why}")
     return files
 
 

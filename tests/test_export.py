@@ -718,3 +718,13 @@ def test_cards_script_and_oembed_carry_cors_headers_for_other_sites(sale_export)
         assert response.headers.get("Access-Control-Allow-Origin") == "*", path
     page = requests.get(sale_export.base + "/books/genesis/", timeout=5)
     assert "Access-Control-Allow-Origin" not in page.headers
+
+
+def test_a_runaway_crawl_stops_with_a_clear_error(tmp_path):
+    from storefront.export import ExportUrls, crawl, seed_urls
+
+    app = create_app({"CLOCK": lambda: QUIET_DAY, "BASE_URL": BASE}, instance_path=str(tmp_path))
+    sf = app.extensions["storefront"]
+    urls = ExportUrls(BASE, sf.catalog)
+    with pytest.raises(ExportError, match="more than 3 files"):
+        crawl(app.test_client(), seed_urls(sf.catalog, urls, QUIET_DAY), BASE, limit=3)
