@@ -36,17 +36,18 @@ _CORS = {"embed.fragment", "embed.widget_js", "embed.oembed"}
 _CARD_ARGS = ("layout", "theme", "quote", "formats", "cta")
 
 
-def _card(slug: str, kind: str, render) -> Response:
+def _card(slug: str, kind: str, render, csp: bool = False) -> Response:
     """Answer one card request (``kind`` is the output) from the render cache."""
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
-    args = request.args
-    # Keyed on the raw query: a repeat request skips parsing as well as rendering.
-    # Bad options never reach the cache (the build raises before storing).
-    key = ("card", kind, catalog.version, slug, *(args.get(name) for name in _CARD_ARGS))
+    # Keyed on the raw query string: a repeat request skips parsing as well as
+    # rendering (the hot path of every page view on every blog that embeds a card).
+    # Bad options never reach the cache: the build raises before anything is stored.
+    key = ("card", kind, catalog.version, slug, request.environ.get("QUERY_STRING", ""))
 
     def build() -> tuple[str, str]:
         book = get_book(slug)
+        args = request.args
         try:
             layout, theme, options = parse_card(
                 catalog, book, **{name: args.get(name) for name in _CARD_ARGS}
@@ -57,19 +58,20 @@ def _card(slug: str, kind: str, render) -> Response:
         return render(view, layout, theme, options), "text/html"
 
     rendered = sf.cache.get(key, catalog, at, build)
-    return send_rendered(rendered, at, max_age=CARD_MAX_AGE, swr=CARD_SWR)
+    response = send_rendered(rendered, at, max_age=CARD_MAX_AGE, swr=CARD_SWR)
+    if csp:
+        # Here, so the app's default (frame-ancestors 'self') does not apply. add(), not
+        # a set: send_rendered never sets this header, and add skips a scan per request.
+        response.headers.add(
+            "Content-Security-Policy", card_page_csp(sf.urls.base_url, catalog.site.frame_ancestors)
+        )
+    return response
 
 
 @bp.get("/embed/<slug>")
 def card_page(slug: str) -> Response:
     """The iframe card: a self-contained page with a strict CSP and framing policy."""
-    response = _card(slug, "page", render_card_page)
-    sf = storefront()
-    # Set here, so app's default (frame-ancestors 'self') does not apply to cards.
-    response.headers["Content-Security-Policy"] = card_page_csp(
-        sf.urls.base_url, sf.catalog.site.frame_ancestors
-    )
-    return response
+    return _card(slug, "page", render_card_page, csp=True)
 
 
 @bp.get("/embed/<slug>/fragment")
@@ -96,31 +98,32 @@ def oembed() -> Response:
     """oEmbed 1.0 for book page URLs: ``rich`` JSON; 404 if not ours, 501 for XML."""
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
-    args = request.args
-    fmt = args.get("format", "json").lower()
-    if fmt != "json":
-        abort(501, f"format '{fmt}' is not supported: use format=json")
-    url = args.get("url", "").strip()
-    if not url:
-        abort(400, "the url parameter is required: the address of a book page")
-    book = book_for_url(catalog, sf.urls, url)
-    if book is None:
-        abort(404, f"'{url}' is not a book page of {sf.urls.base_url}")
-    try:
-        layout, theme, _ = parse_card(
-            catalog, book, layout=args.get("layout"), theme=args.get("theme")
-        )
-        size = card_size(layout, args.get("maxwidth"), args.get("maxheight"))
-    except CardOptionError as exc:
-        abort(400, str(exc))
-    except OEmbedError as exc:
-        abort(exc.status, str(exc))
+    # Keyed on the raw query string, as cards are: a repeat request parses nothing.
+    key = ("oembed", catalog.version, request.environ.get("QUERY_STRING", ""))
 
     def build() -> tuple[str, str]:
+        args = request.args
+        fmt = args.get("format", "json").lower()
+        if fmt != "json":
+            abort(501, f"format '{fmt}' is not supported: use format=json")
+        url = args.get("url", "").strip()
+        if not url:
+            abort(400, "the url parameter is required: the address of a book page")
+        book = book_for_url(catalog, sf.urls, url)
+        if book is None:
+            abort(404, f"'{url}' is not a book page of {sf.urls.base_url}")
+        try:
+            layout, theme, _ = parse_card(
+                catalog, book, layout=args.get("layout"), theme=args.get("theme")
+            )
+            size = card_size(layout, args.get("maxwidth"), args.get("maxheight"))
+        except CardOptionError as exc:
+            abort(400, str(exc))
+        except OEmbedError as exc:
+            abort(exc.status, str(exc))
         data = build_oembed(catalog, book, sf.urls, layout=layout, theme=theme, size=size)
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")), "application/json"
 
-    key = ("oembed", catalog.version, book.slug, layout, theme, size)
     rendered = sf.cache.get(key, catalog, at, build)
     return send_rendered(rendered, at, max_age=CARD_MAX_AGE, swr=CARD_SWR)
 
@@ -129,5 +132,5 @@ def oembed() -> Response:
 def _cors(response: Response) -> Response:
     # Error answers too, so widget.js and consumers can read why a card failed.
     if request.endpoint in _CORS:
-        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers.add("Access-Control-Allow-Origin", "*")  # never set before here
     return response
