@@ -33,6 +33,7 @@ QUIET_DAY = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 LONG_CATALOG = Path(__file__).resolve().parent / "data" / "flyers" / "long.toml"
 PDF_PIECES = [name for name, piece in PIECES.items() if piece.media_type == "application/pdf"]
 POINTS = {"letter": (612, 792), "a4": (595.28, 841.89)}
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "flyers"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -172,7 +173,9 @@ def test_campaign_piece_shows_headline_sale_price_list_price_and_end(campaign_pi
     assert "Sale price until December 27, 2026" in text
 
 
-@pytest.mark.parametrize("piece", ["flyer-letter", "flyer-a4", "bookstore-a4", "postcard", "bookmarks"])
+@pytest.mark.parametrize(
+    "piece", ["flyer-letter", "flyer-a4", "bookstore-a4", "postcard", "bookmarks"]
+)
 def test_piece_quotes_the_review_with_its_source(campaign_pieces, piece):
     text = pdf_text(campaign_pieces[piece])
     assert "Zimmerman has done a masterful job of tying disparate events together" in text
@@ -207,7 +210,10 @@ def test_fundraiser_flyer_shows_its_message_ways_to_give_and_list_prices(catalog
     text = pdf_text(data)
     assert "Support Behind The Black in its anniversary month" in text
     assert "Behind The Black is funded by its readers" in text
-    assert "Ways to give: Zelle · Patreon · PayPal donation · PayPal subscription · Check by mail" in text
+    assert (
+        "Ways to give: Zelle · Patreon · PayPal donation · PayPal subscription · Check by mail"
+        in text
+    )
     assert "$5.99" in text and "save" not in text
     assert qr_texts(data) == [[f"{BASE}/go/genesis?src=qr&c=july-fundraiser"]]
 
@@ -222,11 +228,23 @@ def test_bookstore_edition_leaves_out_amazon_and_its_brands(campaign_pieces, pie
     for brand in ("Amazon", "Kindle", "Audible"):
         assert brand not in text
     assert "Ask for it at your bookstore or library" in text
-    offers = {re.search(r"/go/genesis/([^?]+)", u).group(1) for u in link_uris(data) if "/go/genesis/" in u}
+    offers = {
+        re.search(r"/go/genesis/([^?]+)", u).group(1)
+        for u in link_uris(data)
+        if "/go/genesis/" in u
+    }
     assert offers == {
-        "ebookit", "apple-ebook", "kobo-ebook", "bn", "google-ebook",
-        "apple-audiobook", "kobo-audiobook", "google-audiobook", "chirp", "librofm",
-    }  # fmt: skip
+        "ebookit",
+        "apple-ebook",
+        "kobo-ebook",
+        "bn",
+        "google-ebook",
+        "apple-audiobook",
+        "kobo-audiobook",
+        "google-audiobook",
+        "chirp",
+        "librofm",
+    }
 
 
 def test_bookstore_edition_prints_isbns_when_the_catalog_has_them(long_catalog, urls):
@@ -255,8 +273,12 @@ def test_page_count_and_size_in_points(campaign_pieces, piece, pages, trim, medi
     reader = pypdf.PdfReader(io.BytesIO(campaign_pieces[piece]))
     assert len(reader.pages) == pages
     for page in reader.pages:
-        assert (float(page.trimbox.width), float(page.trimbox.height)) == pytest.approx(trim, abs=0.05)
-        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(media, abs=0.05)
+        assert (float(page.trimbox.width), float(page.trimbox.height)) == pytest.approx(
+            trim, abs=0.05
+        )
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(
+            media, abs=0.05
+        )
 
 
 def test_flyer_links_every_offer_through_the_tracked_redirect(campaign_pieces, genesis):
@@ -321,22 +343,37 @@ def test_reproducible_bytes_across_processes(tmp_path):
     outputs = []
     for run in ("a", "b"):
         out = tmp_path / run
-        subprocess.run(
-            [sys.executable, "-m", "storefront.cli", "flyers", "--campaign", CAMPAIGN, "-o", str(out),
-             "--piece", "postcard", "--piece", "social", "-j", "1"],
-            env=env, check=True, capture_output=True,
-        )  # fmt: skip
-        outputs.append({p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")})
+        command = ["flyers", "--campaign", CAMPAIGN, "-o", str(out), "-j", "1"]
+        command += ["--piece", "postcard", "--piece", "social"]
+        cli = [sys.executable, "-m", "storefront.cli"]
+        subprocess.run(cli + command, env=env, check=True, capture_output=True)
+        outputs.append(
+            {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}
+        )
     assert outputs[0] == outputs[1] and len(outputs[0]) == 2
 
 
 def test_digest_ignores_the_creation_date_but_not_the_content(catalog, genesis, urls):
     campaign = catalog.campaign(CAMPAIGN)
-    jan = prepare_piece(catalog, genesis, "postcard", urls=urls, campaign=campaign,
-                        created=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
-    feb = prepare_piece(catalog, genesis, "postcard", urls=urls, campaign=campaign,
-                        created=datetime(2026, 2, 1, tzinfo=UTC))  # fmt: skip
-    other_host = prepare_piece(catalog, genesis, "postcard", urls=Urls("https://x.example"), campaign=campaign)
+    jan = prepare_piece(
+        catalog,
+        genesis,
+        "postcard",
+        urls=urls,
+        campaign=campaign,
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    feb = prepare_piece(
+        catalog,
+        genesis,
+        "postcard",
+        urls=urls,
+        campaign=campaign,
+        created=datetime(2026, 2, 1, tzinfo=UTC),
+    )
+    other_host = prepare_piece(
+        catalog, genesis, "postcard", urls=Urls("https://x.example"), campaign=campaign
+    )
     assert jan.created != feb.created and jan.digest == feb.digest
     assert other_host.digest != jan.digest
 
@@ -351,11 +388,36 @@ def test_social_image_is_a_1200x630_png_with_the_headline_colours(campaign_piece
     assert image.size == (1200, 630) and image.mode == "RGB"
     assert image.getpixel((5, 5)) == (0x24, 0x36, 0x5F)  # the background, edge to edge
     # The sale badge: a white box with the price in sale red.
-    reds = sum(1 for x in range(480, 1000) for y in range(300, 480) if image.getpixel((x, y)) == (0xA4, 0x16, 0x1A))
+    reds = sum(
+        1
+        for x in range(480, 1000)
+        for y in range(300, 480)
+        if image.getpixel((x, y)) == (0xA4, 0x16, 0x1A)
+    )
     assert reds > 50
 
 
-# --------------------------------------------------------------------------- bookmarks: bleed and crop marks
+# --------------------------------------------------------------------------- artifacts
+
+
+def test_every_piece_rasterizes_to_a_png_artifact(campaign_pieces, long_pieces):
+    """Write a PNG of every page (artifacts/flyers/) and check none is blank."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    renders = {f"{CAMPAIGN}-{name}": data for name, data in campaign_pieces.items()}
+    renders |= {f"long-{n}": d for n, d in long_pieces.items() if isinstance(d, bytes)}
+    for name, data in renders.items():
+        if data[:4] == b"%PDF":
+            images = page_images(data, dpi=72)
+        else:
+            images = [Image.open(io.BytesIO(data))]
+        for number, image in enumerate(images, start=1):
+            suffix = f"-{number}" if len(images) > 1 else ""
+            image.convert("RGB").save(ARTIFACTS / f"{name}{suffix}.png")
+            colours = image.convert("RGB").getcolors(maxcolors=1 << 16)
+            assert colours is None or len(colours) > 20, f"{name} page {number} looks blank"
+
+
+# ------------------------------------------------------------------ bookmarks: bleed and crop marks
 
 
 def test_bookmark_sheet_geometry_keeps_marks_outside_the_bleed():
@@ -363,9 +425,11 @@ def test_bookmark_sheet_geometry_keeps_marks_outside_the_bleed():
     assert g["count"] == 4
     lefts = g["trim_xs"][0::2]
     rights = g["trim_xs"][1::2]
-    assert [r - left for left, r in zip(lefts, rights)] == [2.0] * 4  # 2 in wide
+    assert [r - left for left, r in zip(lefts, rights, strict=True)] == [2.0] * 4  # 2 in wide
     assert g["trim_ys"][1] - g["trim_ys"][0] == 7.0  # 7 in tall
-    assert all(b - a == pytest.approx(0.25) for a, b in zip(rights, lefts[1:]))  # two bleeds apart
+    assert all(
+        b - a == pytest.approx(0.25) for a, b in zip(rights[:-1], lefts[1:], strict=True)
+    )  # two bleeds apart
     assert g["mark_top"] + g["mark_len"] < g["top"]  # above the bleed
     assert g["mark_bottom"] > g["top"] + g["bleed_h"]
     assert g["mark_left"] + g["mark_len"] < g["first_left"]
@@ -439,7 +503,9 @@ def test_overlong_quote_fails_with_a_message_naming_the_piece_and_the_field(long
 
 def test_overlong_headline_fails_on_the_bookmark_naming_the_field(long_catalog, urls):
     book = long_catalog.book("chronicle")
-    campaign = replace(long_catalog.campaign("launch-week"), headline="A headline that never ends. " * 30)
+    campaign = replace(
+        long_catalog.campaign("launch-week"), headline="A headline that never ends. " * 30
+    )
     with pytest.raises(FlyerFitError) as caught:
         build_piece(long_catalog, book, "bookmarks", urls=urls, campaign=campaign)
     assert caught.value.piece == "bookmarks" and caught.value.field == "headline"
@@ -452,8 +518,11 @@ def test_fit_error_survives_pickling_for_worker_processes():
     error = FlyerFitError("postcard", "b", "quote", "the featured quote does not fit")
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.piece, copy.book, copy.field, str(copy)) == (
-        "postcard", "b", "quote", "postcard for book 'b': the featured quote does not fit",
-    )  # fmt: skip
+        "postcard",
+        "b",
+        "quote",
+        "postcard for book 'b': the featured quote does not fit",
+    )
 
 
 # --------------------------------------------------------------------------- resources (SSRF)
@@ -489,7 +558,9 @@ def trap_server():
     "src",
     ["{server}/pixel.png", "file:///etc/passwd", "file://{fonts}/../flyer.py", "ftp://127.0.0.1/x"],
 )
-def test_renderer_fetches_nothing_but_data_urls_and_bundled_fonts(catalog, genesis, urls, trap_server, src):
+def test_renderer_fetches_nothing_but_data_urls_and_bundled_fonts(
+    catalog, genesis, urls, trap_server, src
+):
     server, hits = trap_server
     job = prepare_piece(catalog, genesis, "flyer-letter", urls=urls, at=QUIET_DAY)
     url = src.format(server=server, fonts=flyer.FONTS_DIR)
@@ -513,4 +584,3 @@ def test_a_campaign_covers_only_books_it_discounts(long_catalog, catalog):
     sale = replace(catalog.campaign(CAMPAIGN), books=())
     assert not flyer.campaign_covers(sale, chronicle)
     assert flyer.campaign_covers(catalog.campaign(CAMPAIGN), catalog.book("genesis"))
-

@@ -35,7 +35,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib.metadata import version as package_version
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -149,8 +149,20 @@ _GEOMETRY = {
     # Office printers cannot print to the edge: generous margins, no bleed. The
     # page area reaches 0.35 in below the last zone, so a zone that overflows is
     # measured there instead of being cut off at the page's edge.
-    "letter": {"page": "letter", "margin": "0.5in 0.5in 0.15in", "quotes": "2.42in", "cover": "2.4in", "about_left": "2.7in"},
-    "a4": {"page": "A4", "margin": "12mm 12mm 3mm", "quotes": "3.12in", "cover": "2.4in", "about_left": "2.7in"},
+    "letter": {
+        "page": "letter",
+        "margin": "0.5in 0.5in 0.15in",
+        "quotes": "2.42in",
+        "cover": "2.4in",
+        "about_left": "2.7in",
+    },
+    "a4": {
+        "page": "A4",
+        "margin": "12mm 12mm 3mm",
+        "quotes": "3.12in",
+        "cover": "2.4in",
+        "about_left": "2.7in",
+    },
 }
 
 
@@ -214,7 +226,9 @@ PIECES: dict[str, Piece] = {
             src="postcard",
             pages=2,
             fits=(
-                Fit("headline", "headline", "the campaign's headline (or the book's pitch)", 16, 10),
+                Fit(
+                    "headline", "headline", "the campaign's headline (or the book's pitch)", 16, 10
+                ),
                 Fit("title", "title", "the book's title and subtitle", 22, 12),
                 Fit("quote", "featured quote", "the book's featured quote", 10.5, 7),
                 Fit("vendors", "vendor list", "the offers", 7, 5.5),
@@ -229,7 +243,9 @@ PIECES: dict[str, Piece] = {
             pages=1,
             fits=(
                 Fit("title", "title", "the book's title and subtitle", 17, 9),
-                Fit("headline", "headline", "the campaign's headline (or the book's pitch)", 9, 6.5),
+                Fit(
+                    "headline", "headline", "the campaign's headline (or the book's pitch)", 9, 6.5
+                ),
                 Fit("quote", "featured quote", "the book's featured quote", 8.5, 6.5),
             ),
             geometry=_bookmark_sheet(),
@@ -242,7 +258,9 @@ PIECES: dict[str, Piece] = {
             src="social",
             pages=1,
             fits=(
-                Fit("headline", "headline", "the campaign's headline (or the book's pitch)", 27, 16),
+                Fit(
+                    "headline", "headline", "the campaign's headline (or the book's pitch)", 27, 16
+                ),
                 Fit("title", "title", "the book's title and subtitle", 44, 24),
             ),
             media_type="image/png",
@@ -281,7 +299,9 @@ def campaign_covers(campaign: Campaign, book: Book) -> bool:
     return True
 
 
-def resolve_campaign(catalog: Catalog, slug: str | None, book: Book | None = None) -> Campaign | None:
+def resolve_campaign(
+    catalog: Catalog, slug: str | None, book: Book | None = None
+) -> Campaign | None:
     """Look up ``slug`` (None or empty: no campaign); raise :class:`FlyerError` if unusable."""
     if not slug:
         return None
@@ -337,6 +357,13 @@ def _data_uri(data: bytes, media_type: str) -> str:
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
+@lru_cache(maxsize=256)
+def _qr_data_uri(url: str) -> str:
+    # Encoding picks the best of 8 masks: most of the cost of preparing a piece,
+    # and every piece of a book and campaign carries the same URL.
+    return _data_uri(qr_svg(url, for_print=True).encode(), "image/svg+xml")
+
+
 def _split_quotes(quotes: tuple[Quote, ...]) -> list[list[Quote]]:
     """One column for up to two quotes; else two columns balanced by length, in order."""
     if len(quotes) <= 2:
@@ -385,7 +412,7 @@ def _piece_context(
         "quote_columns": _split_quotes(book.quotes),
         "featured": book.featured_quote,
         "cover_src": _data_uri(cover.data, cover.media_type),
-        "qr_src": _data_uri(qr_svg(qr_url, for_print=True).encode(), "image/svg+xml"),
+        "qr_src": _qr_data_uri(qr_url),
         "qr_url": qr_url,
         "link_url": urls.chooser(book.slug, src=piece.src, campaign=tag, absolute=True),
         "short_url": _short_url(urls.chooser(book.slug, campaign=tag, absolute=True)),
@@ -395,7 +422,9 @@ def _piece_context(
         "isbns": isbns,
         "doc_title": f"{book.full_title}: {piece.title}" + (f", {shown.name}" if shown else ""),
         "subject": shown.headline if shown else book.pitch,
-        "keywords": [k for k in (book.title, shown.name if shown else None, catalog.site.title) if k],
+        "keywords": [
+            k for k in (book.title, shown.name if shown else None, catalog.site.title) if k
+        ],
     }
 
 
@@ -562,7 +591,9 @@ class Renderer:
     def _layout(self, job: PieceJob, piece: Piece, sizes: Mapping[str, float]):
         from weasyprint import HTML
 
-        fit_css = "\n".join(f'[data-fit="{name}"] {{ font-size: {size}pt }}' for name, size in sizes.items())
+        fit_css = "\n".join(
+            f'[data-fit="{name}"] {{ font-size: {size}pt }}' for name, size in sizes.items()
+        )
         self.renders += 1
         html = HTML(string=job.html, url_fetcher=self.fetcher)
         document = html.render(
@@ -585,7 +616,7 @@ class Renderer:
                         piece.name,
                         job.book,
                         "layout",
-                        f"the layout ran onto {len(document.pages)} page(s) instead of {piece.pages}",
+                        f"the layout ran onto {len(document.pages)} pages instead of {piece.pages}",
                     )
                 return document
             unknown = [name for name in over if name not in fits]
@@ -670,7 +701,9 @@ def _truncated(document, body, parents) -> list[tuple[object, float]]:
     Text outside every field that went missing is reported against ``body``
     (its "field" is then None: the layout itself is wrong).
     """
-    expected = {el: _squashed_length("".join(el.itertext())) for el in body.iter() if el.get("data-fit")}
+    expected = {
+        el: _squashed_length("".join(el.itertext())) for el in body.iter() if el.get("data-fit")
+    }
     laid_out = dict.fromkeys(expected, 0)
     total = 0
     for page in document.pages:

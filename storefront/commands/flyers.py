@@ -69,7 +69,9 @@ def select_books(catalog: Catalog, campaign: Campaign | None, book_slug: str | N
             known = ", ".join(b.slug for b in catalog.books)
             raise click.BadParameter(f"no book '{book_slug}' (books: {known})", param_hint="--book")
         if campaign is not None and not campaign_covers(campaign, book):
-            raise click.ClickException(f"campaign '{campaign.slug}' does not include book '{book.slug}'")
+            raise click.ClickException(
+                f"campaign '{campaign.slug}' does not include book '{book.slug}'"
+            )
         return [book]
     books = [b for b in catalog.books if campaign is None or campaign_covers(campaign, b)]
     if not books:
@@ -181,7 +183,11 @@ def regenerate(
     def done(job: PieceJob, ok: bool, payload: bytes | str) -> None:
         if ok:
             assert isinstance(payload, bytes)
-            write_atomic(out_dir / job.filename, payload)
+            try:
+                write_atomic(out_dir / job.filename, payload)
+            except OSError as exc:
+                ok, payload = False, f"cannot write {out_dir / job.filename}: {exc.strerror or exc}"
+        if ok:
             manifest[job.filename] = {
                 "inputs": job.digest,
                 "sha256": hashlib.sha256(payload).hexdigest(),
@@ -216,7 +222,11 @@ def regenerate(
                         done(job, False, f"the worker process died: {exc}")
     finally:
         if summary.built or summary.failed:
-            _save_manifest(out_dir, manifest)
+            try:
+                _save_manifest(out_dir, manifest)
+            except OSError as exc:
+                # Without a manifest the next run rebuilds everything: slower, never wrong.
+                logger.warning("cannot write the manifest in %s: %s", out_dir, exc)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -227,8 +237,15 @@ def _base_url(catalog: Catalog) -> str:
 
 @click.command("flyers")
 @catalog_option
-@click.option("--campaign", "campaign_slug", metavar="SLUG", help="Build the campaign's pieces, as on its first day.")
-@click.option("--book", "book_slug", metavar="BOOK", help="Only this book (default: every book in scope).")
+@click.option(
+    "--campaign",
+    "campaign_slug",
+    metavar="SLUG",
+    help="Build the campaign's pieces, as on its first day.",
+)
+@click.option(
+    "--book", "book_slug", metavar="BOOK", help="Only this book (default: every book in scope)."
+)
 @click.option(
     "-o",
     "--output",
@@ -261,6 +278,7 @@ def flyers(catalog_path, campaign_slug, book_slug, out_dir, pieces, workers, for
     without, they show the prices at --now (default: now). Unchanged pieces are
     skipped; STOREFRONT_BASE_URL sets the host in QR codes and links.
     """
+    started = time.perf_counter()
     catalog = open_catalog(catalog_path)
     try:
         campaign = resolve_campaign(catalog, campaign_slug)
@@ -271,8 +289,16 @@ def flyers(catalog_path, campaign_slug, book_slug, out_dir, pieces, workers, for
     urls = Urls(_base_url(catalog))
     jobs = prepare_jobs(catalog, books, urls=urls, campaign=campaign, at=at, pieces=pieces)
     workers = workers or os.cpu_count() or 1
-    with click.progressbar(length=len(jobs), label="Building pieces", file=click.get_text_stream("stderr")) as bar:
-        summary = regenerate(jobs, out_dir, workers=workers, force=force, progress=bar.update)
+    with click.progressbar(
+        length=len(jobs), label="Building pieces", file=click.get_text_stream("stderr")
+    ) as bar:
+        try:
+            summary = regenerate(jobs, out_dir, workers=workers, force=force, progress=bar.update)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot write to {out_dir}: {exc.strerror or exc}"
+            ) from None
+    summary.seconds = time.perf_counter() - started
     for name in summary.built:
         click.echo(f"built    {name}")
     for name in summary.skipped:

@@ -68,7 +68,13 @@ def _send_piece(book: Book, piece: str, campaign_slug: str | None, *, max_age: i
         campaign = resolve_campaign(catalog, campaign_slug, book)
     except FlyerError as exc:
         abort(404, _sentence(exc))
-    key = (piece, catalog.version, book.slug, campaign.slug if campaign else None, _stamp(catalog, book))
+    key = (
+        piece,
+        catalog.version,
+        book.slug,
+        campaign.slug if campaign else None,
+        _stamp(catalog, book),
+    )
 
     def build() -> tuple[bytes, str]:
         data = build_piece(
@@ -82,10 +88,10 @@ def _send_piece(book: Book, piece: str, campaign_slug: str | None, *, max_age: i
     except FlyerFitError as exc:
         # The catalog's text does not fit the page: the author must shorten it.
         logger.error("cannot build %s: %s", piece, exc)
-        abort(422, f"This piece cannot be printed from the catalog as it is. {_sentence(exc)}")
+        abort(422, f"This piece cannot be printed from the catalog as it is: {exc}.")
     except FlyerError as exc:
         logger.error("cannot build %s: %s", piece, exc)
-        abort(503, f"This piece cannot be built right now. {_sentence(exc)}")
+        abort(503, f"This piece cannot be built right now: {exc}.")
     response = send_rendered(rendered, at, max_age=max_age, swr=swr)
     name = output_name(book.slug, piece, campaign.slug if campaign else None)
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'
