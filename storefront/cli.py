@@ -9,6 +9,7 @@ import click
 
 from .commands import catalog_option, now_option, open_catalog, resolve_now
 from .commands.export import export as export_command
+from .commands.flyers import flyers as flyers_command
 from .commands.links import links as links_command
 from .commands.sample import sample as sample_command
 from .commands.stats import stats as stats_command
@@ -63,6 +64,7 @@ main.add_command(links_command)
 main.add_command(export_command)
 main.add_command(stats_command)
 main.add_command(widget_command)
+main.add_command(flyers_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
