@@ -281,3 +281,90 @@ def test_widget_command_refuses_bad_input_cleanly(runner, args, message):
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------- replay
+
+
+@pytest.fixture
+def flask_requests(app):
+    """Count the requests that went through Flask (a replayed answer does not)."""
+    from flask import request_started
+
+    seen: list[str] = []
+
+    def count(sender, **extra):
+        from flask import request
+
+        seen.append(request.full_path)
+
+    request_started.connect(count, app)
+    yield seen
+    request_started.disconnect(count, app)
+
+
+def comparable(response) -> tuple:
+    headers = sorted((k, v) for k, v in response.headers.items() if k != "Cache-Control")
+    return response.status, headers, response.data
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/embed/genesis?layout=card&theme=dark",
+        "/embed/genesis/fragment?layout=banner",
+        "/widget.js",
+        "/oembed?url=https://books.example.org/books/genesis&maxwidth=400",
+    ],
+)
+def test_repeat_requests_replay_the_apps_own_answer_without_flask(client, flask_requests, path):
+    first = client.get(path)
+    etag = first.headers["ETag"]
+    first_304 = client.get(path, headers={"If-None-Match": etag})
+    assert len(flask_requests) == 2
+    again = client.get(path)
+    again_304 = client.get(path, headers={"If-None-Match": etag})
+    assert len(flask_requests) == 2  # both answered by the replay
+    assert comparable(again) == comparable(first)
+    assert comparable(again_304) == comparable(first_304)
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+    # Anything else goes to Flask: another ETag, a list of ETags, HEAD.
+    assert client.get(path, headers={"If-None-Match": '"old"'}).status_code == 200
+    assert client.get(path, headers={"If-None-Match": f'"old", {etag}'}).status_code == 304
+    assert client.head(path).status_code == 200
+    assert len(flask_requests) == 5
+
+
+def test_replay_stops_at_the_campaign_boundary_and_keeps_cache_control_honest(
+    client, clock, flask_requests
+):
+    clock.set(SALE_STARTS - timedelta(seconds=100))
+    first = client.get("/embed/genesis")
+    assert first.headers["Cache-Control"] == "public, max-age=60, stale-while-revalidate=40"
+    clock.set(SALE_STARTS - timedelta(seconds=10))
+    replayed = client.get("/embed/genesis")
+    assert len(flask_requests) == 1
+    assert replayed.headers["Cache-Control"] == "public, max-age=10, stale-while-revalidate=0"
+    clock.set(SALE_STARTS)
+    after = client.get("/embed/genesis", headers={"If-None-Match": first.headers["ETag"]})
+    assert len(flask_requests) == 2
+    assert after.status_code == 200
+    assert ebook_price(after.data) == "Ebook $2.99 was $5.99"
+
+
+def test_replay_follows_a_catalog_edit(make_app, write_catalog):
+    path = write_catalog(MINIMAL_CATALOG)
+    client = make_app(CATALOG=str(path)).test_client()
+    client.get("/embed/first")
+    assert ebook_price(client.get("/embed/first").data) == "Ebook $10.00"
+    write_catalog(MINIMAL_CATALOG.replace('price = "10.00"', 'price = "7.00"'))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert ebook_price(client.get("/embed/first").data) == "Ebook $7.00"
+
+
+def test_errors_are_never_replayed(client, flask_requests):
+    for _ in range(3):
+        assert client.get("/embed/genesis?layout=poster").status_code == 400
+        assert client.get("/embed/nope").status_code == 404
+    assert len(flask_requests) == 6
