@@ -13,7 +13,7 @@ The rules (README, "Click-through"):
    ``is_repeat``: stats show total and unique clicks.
 
 The repeat window needs to recognise a visitor without storing who they are:
-the key is an HMAC-SHA256 of IP address, user agent and offer under a random
+the key is a keyed BLAKE2b hash (a MAC) of IP address, user agent and offer under a random
 salt that lives only in this process's memory and is replaced every UTC day
 (the remembered keys are dropped with it). Nothing of it is written anywhere.
 Each worker keeps its own window, so with several workers a repeat that reaches
@@ -23,7 +23,6 @@ another worker counts as unique: unique counts are an upper bound.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import threading
 from collections import OrderedDict
@@ -96,7 +95,8 @@ class RepeatWindow:
 
     def _key(self, ip: str, user_agent: str, item: str) -> bytes:
         message = "\x00".join((ip, user_agent, item)).encode("utf-8", "replace")
-        return hmac.new(self._salt, message, hashlib.sha256).digest()[:16]
+        # Keyed BLAKE2b is a MAC (like HMAC-SHA256) at a fraction of the cost.
+        return hashlib.blake2b(message, key=self._salt, digest_size=16).digest()
 
     def is_repeat(self, ip: str | None, user_agent: str | None, item: str, at: datetime) -> bool:
         """Record this click; return whether the same visitor clicked ``item`` in the window."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 from babel import Locale
@@ -82,6 +83,7 @@ def country_code(value: str | None) -> str | None:
     return code if code in TERRITORIES else None
 
 
+@lru_cache(maxsize=2048)  # a handful of header values cover nearly every reader
 def accept_language_country(header: str | None) -> str | None:
     """The region of the reader's most preferred language tag that has one (``en-GB`` -> GB)."""
     if not header:

@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 
 from ..bots import READER, RepeatWindow, classify, warm_up
 from ..catalog import SLUG_RE, Book, Catalog, Offer
-from ..links import destination, reader_country
+from ..links import Destination, destination, reader_country
 from ..presentation import present_book
 from ..storage import ClickEvent, ClickStore, new_click_id, open_click_store
 from ..templating import render
@@ -108,23 +108,71 @@ def referrer_host(value: str | None) -> str | None:
     return host if host and _HOST_RE.match(host) else None
 
 
-def _country() -> str | None:
-    return reader_country(request.headers, current_app.config.get("COUNTRY_HEADER"))
+# The only request headers a click reads, by their WSGI environ keys.
+_HEADERS = (
+    ("User-Agent", "HTTP_USER_AGENT"),
+    ("Accept-Language", "HTTP_ACCEPT_LANGUAGE"),
+    ("Referer", "HTTP_REFERER"),
+    ("Sec-Purpose", "HTTP_SEC_PURPOSE"),
+    ("Purpose", "HTTP_PURPOSE"),
+    ("X-Purpose", "HTTP_X_PURPOSE"),
+    ("X-Moz", "HTTP_X_MOZ"),
+)
+
+
+def click_headers() -> dict[str, str]:
+    """The headers a click needs (and the trusted country header), straight from the environ.
+
+    ``request.headers.get`` raises and catches an exception for each absent header,
+    and most of these are absent: on the redirect's hot path that shows.
+    """
+    env = request.environ
+    headers = {name: env[key] for name, key in _HEADERS if key in env}
+    country_header = current_app.config.get("COUNTRY_HEADER")
+    if country_header:
+        key = "HTTP_" + country_header.upper().replace("-", "_")
+        if key in env:
+            headers[country_header] = env[key]
+    return headers
+
+
+def _country(headers: dict[str, str] | None = None) -> str | None:
+    return reader_country(
+        click_headers() if headers is None else headers, current_app.config.get("COUNTRY_HEADER")
+    )
 
 
 def _client_ip() -> str:
-    route = request.access_route
-    return route[0] if route else (request.remote_addr or "")
+    env = request.environ
+    forwarded = env.get("HTTP_X_FORWARDED_FOR")
+    if forwarded:
+        return forwarded.split(",", 1)[0].strip()
+    return env.get("REMOTE_ADDR", "")
+
+
+_destinations: dict[tuple, Destination] = {}
+
+
+def _destination(catalog: Catalog, book: Book, offer: Offer, country: str | None) -> Destination:
+    """:func:`~storefront.links.destination`, memoized per catalog version (a pure function)."""
+    key = (catalog.version, book.slug, offer.slug, country)
+    found = _destinations.get(key)
+    if found is None:
+        if len(_destinations) >= 4096:
+            _destinations.clear()  # a new catalog version, or a flood of countries
+        found = _destinations[key] = destination(catalog, book, offer, country)
+    return found
 
 
 def track(book: Book, offer: Offer, *, remember: bool = False) -> Response:
     """Record a click on ``offer`` (or spool it) and answer the 302 to its store."""
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
-    kind = classify(request.method, request.headers)
-    country = _country()
+    headers = click_headers()
+    kind = classify(request.method, headers)
+    country = _country(headers)
     repeat = kind == READER and current_app.extensions["repeat_window"].is_repeat(
-        _client_ip(), request.headers.get("User-Agent"), f"{book.slug}/{offer.slug}", at
+        _client_ip(), headers.get("User-Agent"), f"{book.slug}/{offer.slug}", at
     )
     click_store().record_click(
         ClickEvent(
@@ -138,13 +186,16 @@ def track(book: Book, offer: Offer, *, remember: bool = False) -> Response:
             placement=placement(request.args.get("src")),
             campaign=campaign_slug(catalog, request.args.get("c")),
             country=country,
-            referrer_host=referrer_host(request.headers.get("Referer")),
+            referrer_host=referrer_host(headers.get("Referer")),
             kind=kind,
             is_repeat=repeat,
         )
     )
-    target = destination(catalog, book, offer, country).url
-    response = Response(status=302, headers={"Location": target, **NO_STORE})
+    target = _destination(catalog, book, offer, country).url
+    # No body, so text/plain: the HTML-only headers (CSP) would be wasted bytes per click.
+    response = Response(
+        status=302, mimetype="text/plain", headers={"Location": target, "Cache-Control": "no-store"}
+    )
     if remember and kind == READER:
         response.set_cookie(
             COOKIE_PREFIX + book.slug,

@@ -1,0 +1,193 @@
+"""Bench the tracked redirect (a durable click per request) against a bare Flask endpoint.
+
+    python -m bench.bench_redirect [--rounds 3] [--duration 10] [--workers 2]
+                                   [--postgres postgresql:///storefront_bench]
+
+Routes: ``/go/genesis/kindle`` as a reader (each request commits a click row to
+SQLite in WAL mode, ``synchronous=NORMAL``, one persistent connection per worker,
+before the 302), the same as a crawler (recorded apart), the store chooser page,
+and, with ``--postgres``, the reader click on PostgreSQL. Each round runs the
+baseline first, then every route; the table shows the medians. Afterwards the
+rows are counted: every answered click is in the database (the count may exceed
+wrk's by the requests in flight when a run stops, and by the warm-up runs).
+Target (issue 3): the reader click at >= 0.7x the bare endpoint on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import create_engine, text
+
+from storefront.spool import Spool
+
+from .harness import (
+    BenchError,
+    Result,
+    Route,
+    bench_duration,
+    median_result,
+    print_table,
+    run_wrk,
+    serve_baseline,
+    serve_storefront,
+)
+
+TARGET = 0.7
+BROWSER = {
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36",
+    "Accept-Language": "en-US,en;q=0.9",
+}
+GOOGLEBOT = {
+    "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+}
+READER = "click: reader (SQLite)"
+
+
+def count_kinds(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(text("SELECT kind, count(*) FROM clicks GROUP BY kind")).all())
+    finally:
+        engine.dispose()
+
+
+def fresh_postgres(url: str) -> str:
+    """Empty the bench database's click tables so the row count is this run's."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS clicks, storefront_schema"))
+    finally:
+        engine.dispose()
+    return url
+
+
+def check(base_url: str, route: Route) -> None:
+    """Request ``route`` once, not following redirects (the targets are on the internet)."""
+    parts = urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request(route.method, route.path, headers=route.headers)
+        status = conn.getresponse().status
+    finally:
+        conn.close()
+    if status != route.expect_status:
+        raise BenchError(f"{route.name}: {route.path} answered {status}, not {route.expect_status}")
+
+
+def measure(base_url: str, route: Route, **options) -> Result:
+    check(base_url, route)
+    return run_wrk(base_url + route.path, name=route.name, headers=route.headers, **options)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bench and print the table; return 1 if the reader click misses the target."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")))
+    parser.add_argument("--duration", type=float, default=None, help="seconds per run")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--postgres", help="also bench the click on this PostgreSQL database URL")
+    args = parser.parse_args(argv)
+    duration = args.duration or bench_duration()
+    wrk = {"duration": duration, "connections": args.connections}
+
+    runs: dict[str, list[Result]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-redirect-") as tmpdir,
+        contextlib.ExitStack() as stack,
+    ):
+        tmp = Path(tmpdir)
+        sqlite_url = f"sqlite:///{tmp / 'clicks.db'}"
+        settings = {
+            "STOREFRONT_DATABASE_URL": sqlite_url,
+            "STOREFRONT_INSTANCE_PATH": str(tmp / "i"),
+        }
+        base_url = stack.enter_context(serve_storefront(settings, workers=args.workers))
+        baseline_url = stack.enter_context(serve_baseline(workers=args.workers))
+        servers = [
+            (base_url, Route(READER, "/go/genesis/kindle?src=page", BROWSER, "GET", 302)),
+            (
+                base_url,
+                Route("click: crawler, kept apart", "/go/genesis/kindle", GOOGLEBOT, "GET", 302),
+            ),
+            (base_url, Route("store chooser page", "/go/genesis?src=qr", BROWSER, "GET", 200)),
+        ]
+        pg_url = None
+        if args.postgres:
+            pg_url = fresh_postgres(
+                args.postgres.replace("postgresql://", "postgresql+psycopg://", 1)
+            )
+            pg_settings = {
+                "STOREFRONT_DATABASE_URL": pg_url,
+                "STOREFRONT_INSTANCE_PATH": str(tmp / "p"),
+            }
+            pg_base = stack.enter_context(serve_storefront(pg_settings, workers=args.workers))
+            servers.append(
+                (
+                    pg_base,
+                    Route(
+                        "click: reader (PostgreSQL)",
+                        "/go/genesis/kindle?src=page",
+                        BROWSER,
+                        "GET",
+                        302,
+                    ),
+                )
+            )
+        print(
+            f"{args.rounds} round(s) x {duration:g} s per route, {args.connections} connections, "
+            f"{args.workers} gunicorn worker(s); baseline {baseline_url}",
+            flush=True,
+        )
+        for number in range(1, args.rounds + 1):
+            round_results = [run_wrk(baseline_url + "/bare", name="bare flask", **wrk)]
+            round_results += [measure(url, route, **wrk) for url, route in servers]
+            print(f"\nround {number}")
+            print_table(round_results, baseline=round_results[0])
+            for result in round_results:
+                runs.setdefault(result.name, []).append(result)
+        stack.close()  # stop the servers (gracefully) before counting
+        stored = count_kinds(sqlite_url)
+        spooled = Spool(tmp / "i" / "spool").pending_count()
+        pg_stored = count_kinds(pg_url) if pg_url else None
+
+    merged = [median_result(results) for results in runs.values()]
+    print(f"\nmedian of {args.rounds} round(s)")
+    print_table(merged, baseline=merged[0])
+    answered = sum(r.requests for r in runs[READER])
+    print(
+        f"\nSQLite rows: {stored.get('reader', 0)} reader clicks for {answered} answered in the "
+        f"measured runs (plus warm-ups and in-flight), {stored.get('bot', 0)} crawler clicks kept "
+        f"apart; {spooled} click(s) left in the spool"
+    )
+    if pg_stored is not None:
+        pg_answered = sum(r.requests for r in runs["click: reader (PostgreSQL)"])
+        print(
+            f"PostgreSQL rows: {pg_stored.get('reader', 0)} reader clicks for {pg_answered} "
+            "answered"
+        )
+    reader = next(r for r in merged if r.name == READER)
+    ratio = reader.requests_per_s / merged[0].requests_per_s
+    verdict = "meets" if ratio >= TARGET else "MISSES"
+    print(
+        f"\nreader click (durable, SQLite): {ratio:.2f}x the bare endpoint "
+        f"({verdict} the {TARGET:.1f}x target)"
+    )
+    lost = stored.get("reader", 0) + spooled < answered
+    if lost:
+        print("LOST CLICKS: fewer rows than answered clicks")
+    return 0 if ratio >= TARGET and not lost else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
