@@ -332,3 +332,82 @@ def test_healthz_reports_the_click_database(client):
 def test_post_is_not_a_click(client, app):
     assert client.post("/go/genesis/kindle", headers=BROWSER).status_code == 405
     assert rows(app) == []
+
+
+# --------------------------------------------------------------------------- the fast path
+
+
+def test_repeat_clicks_skip_flask_with_the_same_answer_and_row(client, app):
+    first = client.get("/go/genesis/kindle?src=card&c=apollo8-anniversary", headers=BROWSER)
+
+    def flask_must_not_answer(**kwargs):
+        raise AssertionError("a plain click went through Flask")
+
+    app.view_functions["go.go"] = flask_must_not_answer
+    second = client.get("/go/genesis/kindle?src=card&c=apollo8-anniversary", headers=BROWSER)
+    assert second.status == first.status == "302 FOUND"
+    assert sorted(second.headers.items()) == sorted(first.headers.items())
+    assert second.headers["X-Content-Type-Options"] == "nosniff"  # the app's own headers
+    one, two = rows(app)
+    ignore = {"id", "at", "is_repeat"}
+    assert {k: v for k, v in one.items() if k not in ignore} == {
+        k: v for k, v in two.items() if k not in ignore
+    }
+    assert (one["is_repeat"], two["is_repeat"]) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "kind"),
+    [
+        ("HEAD", "/go/genesis/ebookit", BROWSER, "head"),
+        ("GET", "/go/genesis/ebookit?src=qr", GOOGLEBOT, "bot"),
+        ("GET", "/go/genesis/ebookit?src=qr", {**BROWSER, "Sec-Purpose": "prefetch"}, "prefetch"),
+        (
+            "GET",
+            "/go/genesis/kindle?src=x&src=flyer",
+            {**BROWSER, "Accept-Language": "en-GB"},
+            "reader",
+        ),
+    ],
+)
+def test_fast_path_classifies_and_chooses_stores_like_flask(
+    make_app, tmp_path, method, path, headers, kind
+):
+    by_flask = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'flask.db'}")
+    flask_answer = by_flask.test_client().open(path, method=method, headers=headers)  # the first
+    fast = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'fast.db'}")
+    client = fast.test_client()
+    client.get("/go/genesis/audible", headers=BROWSER)  # teaches the fast path its headers
+    fast.view_functions["go.go"] = None  # Flask must not answer the next one
+    fast_answer = client.open(path, method=method, headers=headers)
+    assert sorted(fast_answer.headers.items()) == sorted(flask_answer.headers.items())
+    ignore = {"id", "at"}
+    flask_row, fast_row = rows(by_flask)[-1], rows(fast)[-1]
+    assert fast_row["kind"] == kind
+    assert {k: v for k, v in fast_row.items() if k not in ignore} == {
+        k: v for k, v in flask_row.items() if k not in ignore
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/go/genesis/nope",
+        "/go/genesis/kindle/",
+        "/go/genesis/kindle/x",
+        "/go/genesis",
+        "/go/genesis/",
+    ],
+)
+def test_fast_path_leaves_everything_else_to_flask(client, path):
+    client.get("/go/genesis/audible", headers=BROWSER)
+    response = client.get(path, headers=BROWSER)
+    assert response.status_code in (200, 404)  # the chooser, or Flask's 404 page
+    if response.status_code == 404:
+        assert "text/html" in response.headers["Content-Type"]
+
+
+def test_fast_path_leaves_remembering_to_flask(client):
+    client.get("/go/genesis/audible", headers=BROWSER)
+    response = client.get("/go/genesis/kindle?remember=1", headers=BROWSER)
+    assert response.headers.getlist("Set-Cookie")[0].startswith("sf_store_genesis=kindle;")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from babel import Locale
 from flask import Blueprint, Flask, Response, abort, current_app, request
@@ -21,6 +21,7 @@ from ..bots import READER, RepeatWindow, classify, warm_up
 from ..catalog import SLUG_RE, Book, Catalog, Offer
 from ..links import Destination, destination, reader_country
 from ..presentation import present_book
+from ..state import RenderCache, Storefront
 from ..storage import ClickEvent, ClickStore, new_click_id, open_click_store
 from ..templating import render
 from ..urls import PLACEMENTS
@@ -37,7 +38,7 @@ NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
 def init_app(app: Flask) -> None:
-    """Open the click store, replay any spooled clicks, warm up the bot list."""
+    """Open the click store, replay any spooled clicks, put the fast path in front."""
     try:
         timeout = float(app.config["DATABASE_TIMEOUT"])
         interval = float(app.config["SPOOL_REPLAY_INTERVAL"])
@@ -51,7 +52,9 @@ def init_app(app: Flask) -> None:
         app.config["DATABASE_URL"], app.instance_path, timeout=timeout, replay_interval=interval
     )
     app.extensions["clicks"] = store
-    app.extensions["repeat_window"] = RepeatWindow(window)
+    app.extensions["go"] = Clicks(
+        app.extensions["storefront"], store, RepeatWindow(window), app.config["COUNTRY_HEADER"]
+    )
     warm_up()
     # The schema is created or migrated on first use (the first click, stats or replay),
     # so an app that serves no click never touches the database.
@@ -59,11 +62,16 @@ def init_app(app: Flask) -> None:
         store.try_replay()  # never raises: if the database is down, the replayer retries
         if store.spool.pending():
             store.start_replayer()
+    app.wsgi_app = FastClick(app.wsgi_app, app.extensions["go"])
 
 
 def click_store() -> ClickStore:
     """The app's :class:`~storefront.storage.ClickStore`."""
     return current_app.extensions["clicks"]
+
+
+def clicks() -> Clicks:
+    return current_app.extensions["go"]
 
 
 def get_book(catalog: Catalog, slug: str) -> Book:
@@ -74,7 +82,24 @@ def get_book(catalog: Catalog, slug: str) -> Book:
     return book
 
 
+_offer_index: dict[str, dict[tuple[str, str], tuple[Book, Offer]]] = {}
+
+
+def find_offer(catalog: Catalog, book_slug: str, offer_slug: str) -> tuple[Book, Offer] | None:
+    """The book and offer for these slugs, or None (an index per catalog version)."""
+    index = _offer_index.get(catalog.version)
+    if index is None:
+        _offer_index.clear()  # only the live catalog version is kept
+        index = _offer_index[catalog.version] = {
+            (b.slug, o.slug): (b, o) for b in catalog.books for o in b.offers
+        }
+    return index.get((book_slug, offer_slug))
+
+
 def get_offer(catalog: Catalog, book_slug: str, offer_slug: str) -> tuple[Book, Offer]:
+    found = find_offer(catalog, book_slug, offer_slug)
+    if found is not None:
+        return found
     book = get_book(catalog, book_slug)
     offer = book.offer(offer_slug)
     if offer is None:
@@ -120,34 +145,26 @@ _HEADERS = (
 )
 
 
-def click_headers() -> dict[str, str]:
+def click_headers(environ: dict, country_header: str | None) -> dict[str, str]:
     """The headers a click needs (and the trusted country header), straight from the environ.
 
     ``request.headers.get`` raises and catches an exception for each absent header,
     and most of these are absent: on the redirect's hot path that shows.
     """
-    env = request.environ
-    headers = {name: env[key] for name, key in _HEADERS if key in env}
-    country_header = current_app.config.get("COUNTRY_HEADER")
+    headers = {name: environ[key] for name, key in _HEADERS if key in environ}
     if country_header:
         key = "HTTP_" + country_header.upper().replace("-", "_")
-        if key in env:
-            headers[country_header] = env[key]
+        if key in environ:
+            headers[country_header] = environ[key]
     return headers
 
 
-def _country(headers: dict[str, str] | None = None) -> str | None:
-    return reader_country(
-        click_headers() if headers is None else headers, current_app.config.get("COUNTRY_HEADER")
-    )
-
-
-def _client_ip() -> str:
-    env = request.environ
-    forwarded = env.get("HTTP_X_FORWARDED_FOR")
+def client_ip(environ: dict) -> str:
+    """The address the repeat window hashes (first of X-Forwarded-For, else the peer)."""
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR")
     if forwarded:
         return forwarded.split(",", 1)[0].strip()
-    return env.get("REMOTE_ADDR", "")
+    return environ.get("REMOTE_ADDR", "")
 
 
 _destinations: dict[tuple, Destination] = {}
@@ -164,34 +181,66 @@ def _destination(catalog: Catalog, book: Book, offer: Offer, country: str | None
     return found
 
 
+class Clicks:
+    """The one click path: classify, record (commit or spool), and choose the store."""
+
+    def __init__(
+        self, sf: Storefront, store: ClickStore, window: RepeatWindow, country_header: str | None
+    ):
+        self.sf = sf
+        self.store = store
+        self.window = window
+        self.country_header = country_header or None
+        # Apart from the app's cache: countries x placements must not evict book pages.
+        self.chooser_cache = RenderCache(256)
+
+    def country(self, environ: dict) -> str | None:
+        return reader_country(click_headers(environ, self.country_header), self.country_header)
+
+    def record(
+        self, environ: dict, book: Book, offer: Offer, src: str | None, c: str | None
+    ) -> tuple[str, str]:
+        """Record one click on ``offer``; return its store URL and the click's kind.
+
+        Returns once the click is committed to the database or, if that fails,
+        written to the spool: the caller may then answer the reader.
+        """
+        catalog, at = self.sf.catalog, self.sf.now()
+        headers = click_headers(environ, self.country_header)
+        kind = classify(environ.get("REQUEST_METHOD", "GET"), headers)
+        country = reader_country(headers, self.country_header)
+        target = _destination(catalog, book, offer, country).url
+        repeat = kind == READER and self.window.is_repeat(
+            client_ip(environ), headers.get("User-Agent"), f"{book.slug}/{offer.slug}", at
+        )
+        self.store.record_click(
+            ClickEvent(
+                id=new_click_id(),
+                at=at,
+                day=at.astimezone(catalog.site.tz).date(),
+                book=book.slug,
+                offer=offer.slug,
+                format=offer.format,
+                vendor=offer.vendor,
+                placement=placement(src),
+                campaign=campaign_slug(catalog, c),
+                country=country,
+                referrer_host=referrer_host(headers.get("Referer")),
+                kind=kind,
+                is_repeat=repeat,
+            )
+        )
+        return target, kind
+
+
+_PLAIN_CLICK = "storefront.go.plain"  # environ mark: this answer is a plain click's 302
+
+
 def track(book: Book, offer: Offer, *, remember: bool = False) -> Response:
     """Record a click on ``offer`` (or spool it) and answer the 302 to its store."""
-    sf = storefront()
-    catalog, at = sf.catalog, sf.now()
-    headers = click_headers()
-    kind = classify(request.method, headers)
-    country = _country(headers)
-    repeat = kind == READER and current_app.extensions["repeat_window"].is_repeat(
-        _client_ip(), headers.get("User-Agent"), f"{book.slug}/{offer.slug}", at
+    target, kind = clicks().record(
+        request.environ, book, offer, request.args.get("src"), request.args.get("c")
     )
-    click_store().record_click(
-        ClickEvent(
-            id=new_click_id(),
-            at=at,
-            day=at.astimezone(catalog.site.tz).date(),
-            book=book.slug,
-            offer=offer.slug,
-            format=offer.format,
-            vendor=offer.vendor,
-            placement=placement(request.args.get("src")),
-            campaign=campaign_slug(catalog, request.args.get("c")),
-            country=country,
-            referrer_host=referrer_host(headers.get("Referer")),
-            kind=kind,
-            is_repeat=repeat,
-        )
-    )
-    target = _destination(catalog, book, offer, country).url
     # No body, so text/plain: the HTML-only headers (CSP) would be wasted bytes per click.
     response = Response(
         status=302, mimetype="text/plain", headers={"Location": target, "Cache-Control": "no-store"}
@@ -206,7 +255,62 @@ def track(book: Book, offer: Offer, *, remember: bool = False) -> Response:
             httponly=True,
             samesite="Lax",
         )
+    else:
+        request.environ[_PLAIN_CLICK] = True
     return response
+
+
+class FastClick:
+    """WSGI middleware: answer a plain click on ``/go/<book>/<offer>`` without Flask.
+
+    Clicks are the one request whose every instance does real work (a database
+    commit), and Flask's dispatch would double its cost. A ``GET`` or ``HEAD`` of an
+    offer that exists, without ``remember``, is recorded by the same
+    :meth:`Clicks.record` as the Flask view and answered with the headers the app
+    itself sent for its first plain click (security headers included), with this
+    click's ``Location``. Everything else (unknown offers, the chooser, cookies,
+    before the first answer) goes to Flask.
+    """
+
+    def __init__(self, wsgi_app, clicks: Clicks):
+        self.wsgi_app = wsgi_app
+        self.clicks = clicks
+        self.answer: tuple[str, list[tuple[str, str]]] | None = None
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/go/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            if self.answer is None:
+                return self.wsgi_app(environ, self._learn(environ, start_response))
+            click = self._plain_click(environ, path[4:])
+            if click is not None:
+                target, _ = self.clicks.record(environ, *click)
+                status, headers = self.answer
+                start_response(status, [*headers, ("Location", target)])
+                return []
+        return self.wsgi_app(environ, start_response)
+
+    def _plain_click(self, environ: dict, rest: str):
+        book_slug, _, offer_slug = rest.partition("/")
+        if not offer_slug or "/" in offer_slug:
+            return None
+        found = find_offer(self.clicks.sf.catalog, book_slug, offer_slug)
+        if found is None:
+            return None  # Flask answers the 404 page
+        args: dict[str, str] = {}
+        for key, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+            args.setdefault(key, value)  # the first value, as Flask's request.args.get
+        if "remember" in args:
+            return None  # sets a cookie: Flask's
+        return (*found, args.get("src"), args.get("c"))
+
+    def _learn(self, environ: dict, start_response):
+        def capture(status: str, headers: list[tuple[str, str]], exc_info=None):
+            if environ.get(_PLAIN_CLICK) and status.startswith("302") and exc_info is None:
+                self.answer = (status, [(k, v) for k, v in headers if k.lower() != "location"])
+            return start_response(status, headers, exc_info)
+
+        return capture
 
 
 # merge_slashes=False: "/go//evil.example" is a 404, not a 308 to a normalized path.
@@ -226,8 +330,31 @@ def chooser(book_slug: str) -> Response:
     saved = None if forget else book.offer(request.cookies.get(cookie, ""))
     if saved is not None and "choose" not in request.args:
         return track(book, saved)
-    html = render_chooser(catalog, book, sf.now(), saved=saved, forgotten=forget)
-    response = Response(html, mimetype="text/html", headers=NO_STORE)
+    at = sf.now()
+    src = placement(request.args.get("src")) if request.args.get("src") else None
+    campaign = campaign_slug(catalog, request.args.get("c"))
+    country = clicks().country(request.environ)
+    # Rendered once per catalog version, price window and these few choices.
+    key = (catalog.version, book.slug, src, campaign, country, saved and saved.slug, forget)
+    rendered = clicks().chooser_cache.get(
+        key,
+        catalog,
+        at,
+        lambda: (
+            render_chooser(
+                catalog,
+                book,
+                at,
+                src=src,
+                campaign=campaign,
+                country=country,
+                saved=saved,
+                forgotten=forget,
+            ),
+            "text/html",
+        ),
+    )
+    response = Response(rendered.body, mimetype="text/html", headers=NO_STORE)
     if forget:
         response.delete_cookie(
             cookie, path=f"/go/{book.slug}", secure=request.is_secure, httponly=True, samesite="Lax"
@@ -245,13 +372,18 @@ def country_name(code: str | None, locale: str) -> str | None:
 
 
 def render_chooser(
-    catalog: Catalog, book: Book, at: datetime, *, saved: Offer | None, forgotten: bool
+    catalog: Catalog,
+    book: Book,
+    at: datetime,
+    *,
+    src: str | None,
+    campaign: str | None,
+    country: str | None,
+    saved: Offer | None,
+    forgotten: bool,
 ) -> str:
     """The store chooser: the stores for the reader's country, grouped by format."""
     sf = storefront()
-    src = placement(request.args.get("src")) if request.args.get("src") else None
-    campaign = campaign_slug(catalog, request.args.get("c"))
-    country = _country()
     view = present_book(catalog, book, at, sf.urls, src=src or "other", campaign=campaign)
     groups = []
     for fmt in view.formats:
