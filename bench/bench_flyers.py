@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -97,19 +98,23 @@ def our_regeneration(prepare, workers: int, out_dir: Path) -> None:
         raise SystemExit(f"regeneration failed: {summary.failed}")
 
 
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def bench_regeneration(rounds: int) -> None:
     import weasyprint  # noqa: F401  (imports are not what is measured)
 
     prepare = campaign_jobs()
     documents = bare_documents(prepare())
-    times: dict[str, list[float]] = {
-        "bare WeasyPrint, 7 renders": [],
-        "ours, 1 worker": [],
-        "ours, 2 workers": [],
-    }
+    bare = "bare WeasyPrint, 7 renders"
+    walls: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         runs = {
-            "bare WeasyPrint, 7 renders": lambda: bare_render(documents),
+            bare: lambda: bare_render(documents),
             "ours, 1 worker": lambda: our_regeneration(prepare, 1, Path(tmp) / "one"),
             "ours, 2 workers": lambda: our_regeneration(prepare, 2, Path(tmp) / "two"),
         }
@@ -118,17 +123,23 @@ def bench_regeneration(rounds: int) -> None:
         for _ in range(rounds):
             # Interleaved, so drift on a shared machine hits every kind alike.
             for name, run in runs.items():
-                start = time.perf_counter()
+                cpu, start = _cpu_seconds(), time.perf_counter()
                 run()
-                times[name].append(time.perf_counter() - start)
-    base = statistics.median(times["bare WeasyPrint, 7 renders"])
+                walls.setdefault(name, []).append(time.perf_counter() - start)
+                cpus.setdefault(name, []).append(_cpu_seconds() - cpu)
+    base_wall = statistics.median(walls[bare])
+    base_cpu = statistics.median(cpus[bare])
     print(f"regenerate the {CAMPAIGN} campaign (7 pieces), median of {rounds} rounds")
-    header = f"{'run':<28} {'median s':>9} {'min s':>7} {'ratio':>7}"
+    print("(CPU: this process and its workers; on a shared machine it is steadier than wall time)")
+    header = f"{'run':<28} {'wall s':>7} {'min s':>7} {'ratio':>7} {'CPU s':>7} {'ratio':>7}"
     print(header)
     print("-" * len(header))
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:<28} {median:>9.3f} {min(values):>7.3f} {median / base:>6.2f}x")
+    for name in runs:
+        wall, cpu = statistics.median(walls[name]), statistics.median(cpus[name])
+        print(
+            f"{name:<28} {wall:>7.3f} {min(walls[name]):>7.3f} {wall / base_wall:>6.2f}x "
+            f"{cpu:>7.3f} {cpu / base_cpu:>6.2f}x"
+        )
 
 
 def bench_rss(renders: int, bare_renders: int) -> None:

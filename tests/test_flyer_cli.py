@@ -261,3 +261,22 @@ def test_a_broken_catalog_exits_1_listing_the_problems(runner, tmp_path, write_c
     result = runner.invoke(main, ["flyers", "--catalog", str(path), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert "catalog.toml" in result.output and "problem(s) in the catalog" in result.output
+
+
+def test_forked_workers_leave_the_parents_fonts_alone(runner, tmp_path, env):
+    from storefront.catalog import load_catalog
+    from storefront.urls import Urls
+    from widgets import flyer
+
+    catalog = load_catalog()
+    genesis = catalog.book("genesis")
+    flyer.build_piece(catalog, genesis, "postcard", urls=Urls(BASE))
+    parent = flyer.renderer()
+    folder = parent.font_config._folder  # where WeasyPrint keeps the @font-face files
+    assert folder is not None and folder.is_dir()
+    args = ["flyers", "--campaign", CAMPAIGN, "-o", str(tmp_path / "out"), "-j", "2"]
+    result = runner.invoke(main, [*args, "--piece", "postcard", "--piece", "bookmarks"])
+    assert summary_line(result.output) == (2, 0, 0)
+    assert flyer.renderer() is parent and folder.is_dir()
+    data = flyer.build_piece(catalog, genesis, "flyer-a4", urls=Urls(BASE), at=None)
+    assert "Genesis" in pdf_text(data)

@@ -75,7 +75,6 @@ AMAZON_BRANDS = ("amazon", "audible", "kindle")
 MAX_FIT_ATTEMPTS = 6
 # Leftover overflow below this many CSS px is rounding, not overflow.
 _TOLERANCE_PX = 0.5
-_PX_PER_IN = 96
 
 SOCIAL_WIDTH, SOCIAL_HEIGHT = 1200, 630
 
@@ -770,15 +769,26 @@ def _rasterize(pdf: bytes, width: int, height: int) -> bytes:
 
 
 _RENDERER: Renderer | None = None
-_RENDERER_PID: int | None = None
+# A forked child must neither use nor free its parent's renderer: freeing a
+# FontConfiguration deletes its font folder, which the parent still uses.
+_INHERITED: list[Renderer] = []
+
+
+def _after_fork_in_child() -> None:
+    global _RENDERER
+    if _RENDERER is not None:
+        _INHERITED.append(_RENDERER)
+        _RENDERER = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def renderer() -> Renderer:
-    """Return this process's :class:`Renderer` (a forked child makes its own)."""
-    global _RENDERER, _RENDERER_PID
-    if _RENDERER is None or _RENDERER_PID != os.getpid():
+    """Return this process's :class:`Renderer`, made on first use (a forked child makes its own)."""
+    global _RENDERER
+    if _RENDERER is None:
         _RENDERER = Renderer()
-        _RENDERER_PID = os.getpid()
     return _RENDERER
 
 
