@@ -1,8 +1,9 @@
 """Bench the embeddable cards against the bare Flask endpoint, in the same run.
 
 Targets (issue 4): the full card (200) at least 0.9x the bare endpoint, and the
-conditional request (304) at least 1.0x. Also measured: the widget.js fragment, the
-widget.js 304 and oEmbed. Each round measures every route once, the bare endpoint
+conditional request (304) at least 1.0x. Also measured: the same two through Flask
+(the replay of repeat requests bypassed), the widget.js fragment, the widget.js 304
+and oEmbed. Each round measures every route once, the bare endpoint
 included, so a busy spell on the machine hits them all alike; the table shows medians.
 
     python -m bench.bench_cards                 # 3 rounds, 10 s per route
@@ -59,6 +60,15 @@ def main(argv: list[str] | None = None) -> int:
                 "card 304 (If-None-Match)",
                 CARD,
                 {"If-None-Match": etag_of(base + CARD)},
+                expect_status=304,
+            ),
+            # The same answers through Flask (render cache warm, replay bypassed): an
+            # If-None-Match the replay does not handle (another tag; a list of tags).
+            Route("card 200 via Flask", CARD, {"If-None-Match": '"other"'}),
+            Route(
+                "card 304 via Flask",
+                CARD,
+                {"If-None-Match": f'"other", {etag_of(base + CARD)}'},
                 expect_status=304,
             ),
             Route("fragment 200 (widget.js)", FRAGMENT),
