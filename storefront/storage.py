@@ -451,7 +451,8 @@ class ClickStore:
         """Store one click: committed to the database (True), else spooled (False).
 
         Returns only once the click is durable in one of the two, so the caller
-        may answer the reader. Never raises for a database problem.
+        may answer the reader. Never raises for a storage problem: if the spool
+        cannot be written either (a full disk), the click is logged as lost.
         """
         now = time.monotonic()
         if now >= self._down_until:
@@ -468,7 +469,12 @@ class ClickStore:
                     if self.spool.pending():
                         self.start_replayer()
                 return True
-        self.spool.append(event)
+        try:
+            self.spool.append(event)
+        except OSError as exc:
+            # The database and the local disk both refuse: nothing left to keep it in.
+            logger.error("click %s lost: database and spool both unavailable: %s", event.id, exc)
+            return False
         self.start_replayer()
         return False
 

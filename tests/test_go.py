@@ -411,3 +411,25 @@ def test_fast_path_leaves_remembering_to_flask(client):
     client.get("/go/genesis/audible", headers=BROWSER)
     response = client.get("/go/genesis/kindle?remember=1", headers=BROWSER)
     assert response.headers.getlist("Set-Cookie")[0].startswith("sf_store_genesis=kindle;")
+
+
+def test_reader_is_redirected_even_when_the_click_cannot_be_kept(make_app, tmp_path):
+    app = make_app(DATABASE_TIMEOUT=0.05)
+    client = app.test_client()
+    store = app.extensions["clicks"]
+
+    def disk_full(event):
+        raise OSError(28, "No space left on device")
+
+    store.spool.append = disk_full
+    holder = sqlite3.connect(tmp_path / "storefront.db", isolation_level=None)
+    store.ensure_schema()
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        for _ in range(2):  # through Flask, then the fast path
+            response = client.get("/go/genesis/kindle", headers=BROWSER)
+            assert response.status_code == 302
+            assert response.headers["Location"] in CATALOG_TARGETS
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

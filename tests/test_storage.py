@@ -294,3 +294,25 @@ def test_sqlite_runs_in_wal_mode_with_normal_sync(tmp_path):
     with plain.connect() as conn:  # WAL is a property of the file: it stays
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     plain.dispose()
+
+
+def test_a_click_with_nowhere_to_go_is_logged_as_lost_not_raised(tmp_path, caplog):
+    store = ClickStore(
+        f"sqlite:///{tmp_path / 'clicks.db'}", Spool(tmp_path / "spool"), replay_interval=60
+    )
+    store.ensure_schema()
+    holder = sqlite3.connect(tmp_path / "clicks.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    def disk_full(event):
+        raise OSError(28, "No space left on device")
+
+    store.spool.append = disk_full
+    try:
+        event = click()
+        assert store.record_click(event) is False
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert f"click {event.id} lost" in caplog.text
+    store.close()

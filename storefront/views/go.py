@@ -282,9 +282,16 @@ class FastClick:
         if path.startswith("/go/") and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             if self.answer is None:
                 return self.wsgi_app(environ, self._learn(environ, start_response))
-            click = self._plain_click(environ, path[4:])
-            if click is not None:
-                target, _ = self.clicks.record(environ, *click)
+            target = None
+            try:
+                click = self._plain_click(environ, path[4:])
+                if click is not None:
+                    # Storing is record()'s last step and never raises: a failure here
+                    # came before the click was kept, so Flask may answer it instead.
+                    target, _ = self.clicks.record(environ, *click)
+            except Exception:
+                logger.exception("fast click path failed on %s; Flask answers", path)
+            if target is not None:
                 status, headers = self.answer
                 start_response(status, [*headers, ("Location", target)])
                 return []
