@@ -77,6 +77,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.register_blueprint(module.bp)
         if hasattr(module, "init_app"):
             module.init_app(app)
+    # Repeat GETs of cached pages are answered before Flask runs (bench: the book
+    # page then beats a bare Flask endpoint); views opt in with send_rendered(replay=True).
+    from .views import ReplayCache
+
+    app.wsgi_app = ReplayCache(app.wsgi_app, app.extensions["storefront"])
     return app
 
 

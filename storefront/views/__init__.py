@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
 from flask import Response, current_app, request
 from werkzeug.datastructures import Headers
-from werkzeug.http import remove_entity_headers
+from werkzeug.http import is_entity_header, remove_entity_headers
 from werkzeug.utils import get_content_type
 
 from ..state import Rendered, Storefront
@@ -71,10 +72,19 @@ def _entity_headers(rendered: Rendered) -> tuple[tuple[str, str], ...]:
     return headers
 
 
-def send_rendered(rendered: Rendered, at: datetime, **cache: int) -> Response:
-    """Answer with ``rendered``, or ``304 Not Modified`` when the client has it."""
+def send_rendered(
+    rendered: Rendered, at: datetime, *, replay: bool = False, **cache: int
+) -> Response:
+    """Answer with ``rendered``, or ``304 Not Modified`` when the client has it.
+
+    ``replay=True`` lets :class:`ReplayCache` answer later GETs of the same URL
+    without running Flask: only for views whose answer depends on nothing but the
+    path, the catalog and the clock (no query string, cookie or request header).
+    """
     control = cache_control(rendered, at, **cache)
     etag = f'"{rendered.etag}"'
+    if replay:
+        request.environ[REPLAY_MARK] = (rendered, cache)
     if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
     # A browser sends back exactly the ETag it got: compare that string before
     # parsing the header (parsing costs, and most requests have no such header).
@@ -88,3 +98,105 @@ def send_rendered(rendered: Rendered, at: datetime, **cache: int) -> Response:
     # The body goes in as a list: Werkzeug then neither re-encodes it nor
     # recounts its length (Content-Length is among the precomputed headers).
     return RenderedResponse([rendered.body], headers=headers)
+
+
+REPLAY_MARK = "storefront.replay"  # environ key: send_rendered(replay=True) was here
+
+
+@dataclass(frozen=True)
+class _Replay:
+    version: str  # the catalog version the body was rendered from
+    rendered: Rendered
+    cache: dict[str, int]  # send_rendered's max_age/swr
+    control: str  # the Cache-Control sent with it
+    status: str
+    headers: tuple[tuple[str, str], ...]  # the final headers, after every after_request hook
+    not_modified: tuple[tuple[str, str], ...]  # the same minus entity headers, as for a 304
+    etag: str  # quoted, as sent
+
+
+class ReplayCache:
+    """Answer repeat GETs of a cached page at the WSGI level, without running Flask.
+
+    The first time Flask answers a path with ``send_rendered(..., replay=True)``,
+    the response is recorded with its final headers (after every ``after_request``
+    hook). Later GETs of that path with no query string are answered from the
+    record, as ``200`` or, for the exact ETag, ``304``, while the catalog version,
+    the price window and the Cache-Control value are those it was recorded with;
+    anything else (another method, a query string, a list of ETags, a catalog edit,
+    a campaign boundary, the last minute before one) goes to Flask, which records
+    afresh. A page view costs a few dictionary look-ups instead of a Flask request.
+    """
+
+    def __init__(self, wsgi_app, sf: Storefront, size: int = 1024):
+        self.wsgi_app = wsgi_app
+        self.storefront = sf
+        self.size = size
+        self._entries: dict[tuple[str, str], _Replay] = {}
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
+            return self.wsgi_app(environ, start_response)
+        key = (environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
+        entry = self._entries.get(key)
+        if entry is not None:
+            answer = self._replay(entry, environ, start_response)
+            if answer is not None:
+                return answer
+        return self._record(key, environ, start_response)
+
+    def _replay(self, entry: _Replay, environ, start_response):
+        sf = self.storefront
+        if sf.catalog.version != entry.version:
+            return None
+        at = sf.now()
+        rendered = entry.rendered
+        if not rendered.is_valid(at) or cache_control(rendered, at, **entry.cache) != entry.control:
+            return None
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match is None:
+            start_response(entry.status, list(entry.headers))
+            return [rendered.body]
+        if if_none_match == entry.etag:
+            start_response("304 NOT MODIFIED", list(entry.not_modified))
+            return []
+        return None  # weak or several ETags: Flask parses them
+
+    def _record(self, key: tuple[str, str], environ, start_response):
+        version = self.storefront.catalog.version
+        answered: list = []
+
+        def capture(status, headers, exc_info=None):
+            answered[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, capture)
+        mark = environ.get(REPLAY_MARK)
+        if mark is None or not answered or not answered[0].startswith("200 "):
+            return body
+        rendered, cache = mark
+        status, headers = answered
+        names = {name.lower(): value for name, value in headers}
+        if (
+            # A reload while Flask answered: the body may be from either version.
+            self.storefront.catalog.version != version
+            or names.get("content-length") != str(len(rendered.body))
+            or names.get("etag") != f'"{rendered.etag}"'
+            # Per-client answers are never replayed.
+            or "set-cookie" in names
+            or "vary" in names
+        ):
+            return body
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = _Replay(
+            version=version,
+            rendered=rendered,
+            cache=cache,
+            control=names.get("cache-control", ""),
+            status=status,
+            headers=tuple(headers),
+            not_modified=tuple((n, v) for n, v in headers if not is_entity_header(n)),
+            etag=names["etag"],
+        )
+        return body

@@ -31,7 +31,7 @@ def index() -> Response:
         at,
         lambda: (render_index(catalog, at, sf.urls), "text/html"),
     )
-    return send_rendered(rendered, at)
+    return send_rendered(rendered, at, replay=True)
 
 
 @bp.get("/books/<slug>")
@@ -45,7 +45,7 @@ def book_page(slug: str) -> Response:
         at,
         lambda: (render_book_page(present_book(catalog, book, at, sf.urls)), "text/html"),
     )
-    return send_rendered(rendered, at)
+    return send_rendered(rendered, at, replay=True)
 
 
 @bp.get("/books/<slug>/cover")
