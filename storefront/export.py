@@ -110,10 +110,8 @@ class ExportUrls(Urls):
         self.catalog = catalog
         self.click_server = click_server.rstrip("/") if click_server else None
 
-    def _maybe_absolute(self, path: str, absolute: bool) -> str:
-        if path.startswith("/go/") or path.startswith("/go?"):
-            return self.buy_link(path)
-        return super()._maybe_absolute(path, absolute)
+    def tracked(self, path: str, absolute: bool) -> str:
+        return self.buy_link(path)
 
     def buy_link(self, path: str) -> str:
         """Where a ``/go/`` path leads in the export."""

@@ -53,6 +53,14 @@ class Urls:
     def _maybe_absolute(self, path: str, absolute: bool) -> str:
         return self.absolute(path) if absolute else path
 
+    def tracked(self, path: str, absolute: bool) -> str:
+        """Finish a ``/go/`` path: the one hook for where buy links lead.
+
+        The static export overrides it to send buy links to a click server or
+        straight to the vendor.
+        """
+        return self._maybe_absolute(path, absolute)
+
     def index(self, *, absolute: bool = False) -> str:
         return self._maybe_absolute("/", absolute)
 
@@ -70,7 +78,7 @@ class Urls:
     ) -> str:
         """The tracked redirect to one offer; ``src`` is the placement, ``campaign`` a slug."""
         path = self._path("go", book, offer, query={"src": src, "c": campaign})
-        return self._maybe_absolute(path, absolute)
+        return self.tracked(path, absolute)
 
     def chooser(
         self,
@@ -82,7 +90,7 @@ class Urls:
     ) -> str:
         """The universal link: a store chooser for the reader's country."""
         path = self._path("go", book, query={"src": src, "c": campaign})
-        return self._maybe_absolute(path, absolute)
+        return self.tracked(path, absolute)
 
     def choose(
         self,
@@ -95,7 +103,7 @@ class Urls:
     ) -> str:
         """A store picked on the chooser: the tracked redirect that also remembers the pick."""
         query = {"src": src, "c": campaign, "remember": "1"}
-        return self._maybe_absolute(self._path("go", book, offer, query=query), absolute)
+        return self.tracked(self._path("go", book, offer, query=query), absolute)
 
     def choose_again(
         self,
@@ -108,7 +116,7 @@ class Urls:
     ) -> str:
         """The chooser even when a store was remembered (``forget``: and drop the memory)."""
         query = {"src": src, "c": campaign, "forget" if forget else "choose": "1"}
-        return self._maybe_absolute(self._path("go", book, query=query), absolute)
+        return self.tracked(self._path("go", book, query=query), absolute)
 
     def cover(self, book: str, *, absolute: bool = False) -> str:
         return self._maybe_absolute(self._path("books", book, "cover"), absolute)
