@@ -14,6 +14,7 @@ import json
 import logging
 import multiprocessing
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -290,7 +291,7 @@ def flyers(catalog_path, campaign_slug, book_slug, out_dir, pieces, workers, for
     jobs = prepare_jobs(catalog, books, urls=urls, campaign=campaign, at=at, pieces=pieces)
     workers = workers or os.cpu_count() or 1
     with click.progressbar(
-        length=len(jobs), label="Building pieces", file=click.get_text_stream("stderr")
+        length=len(jobs), label="Building pieces", file=sys.stderr
     ) as bar:
         try:
             summary = regenerate(jobs, out_dir, workers=workers, force=force, progress=bar.update)
