@@ -11,6 +11,7 @@ from flask import Flask
 from .state import CatalogStore, Storefront, make_clock, parse_now
 from .templating import templates_dir
 from .urls import DEFAULT_BASE_URL
+from .views import ReplayCache
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
             app.config[key] = str(app.config[key]) if key != "NOW" else app.config[key]
     os.makedirs(app.instance_path, exist_ok=True)
 
-    catalog_store = CatalogStore(app.config["CATALOG"], float(app.config["CATALOG_RELOAD_INTERVAL"]))
+    interval = float(app.config["CATALOG_RELOAD_INTERVAL"])
+    catalog_store = CatalogStore(app.config["CATALOG"], interval)
     site_base = catalog_store.get().site.base_url
     base_url = app.config["BASE_URL"] or site_base or DEFAULT_BASE_URL
     clock = app.config["CLOCK"] or make_clock(parse_now(app.config["NOW"]))
@@ -77,10 +79,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.register_blueprint(module.bp)
         if hasattr(module, "init_app"):
             module.init_app(app)
-    # Repeat GETs of cached pages are answered before Flask runs (bench: the book
-    # page then beats a bare Flask endpoint); views opt in with send_rendered(replay=True).
-    from .views import ReplayCache
-
+    # Repeat GETs of cached pages and cards are answered before Flask runs (bench:
+    # they then beat a bare Flask endpoint); views opt in with send_rendered(replay=True).
     app.wsgi_app = ReplayCache(app.wsgi_app, app.extensions["storefront"])
     return app
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
 from flask import Response, current_app, request
 from werkzeug.datastructures import Headers
-from werkzeug.http import is_entity_header, remove_entity_headers
+from werkzeug.http import remove_entity_headers
 from werkzeug.utils import get_content_type
 
 from ..state import Rendered, Storefront
@@ -101,43 +101,52 @@ def send_rendered(
 
 
 REPLAY_MARK = "storefront.replay"  # environ key: send_rendered(replay=True) was here
+_NOT_REPLAYED = frozenset({"cache-control"})  # recomputed for every replay
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Replay:
+    """The app's answers for one URL: the body, and the status lines and headers it sent."""
+
     version: str  # the catalog version the body was rendered from
     rendered: Rendered
-    cache: dict[str, int]  # send_rendered's max_age/swr
-    control: str  # the Cache-Control sent with it
-    status: str
-    headers: tuple[tuple[str, str], ...]  # the final headers, after every after_request hook
-    not_modified: tuple[tuple[str, str], ...]  # the same minus entity headers, as for a 304
+    cache: dict[str, int]  # send_rendered's max_age/swr, to recompute Cache-Control
     etag: str  # quoted, as sent
+    # status code (200 or 304) -> (status line, headers after every after_request hook)
+    answers: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=dict)
 
 
 class ReplayCache:
-    """Answer repeat GETs of a cached page at the WSGI level, without running Flask.
+    """Answer repeat GETs of cached pages and cards at the WSGI level, without Flask.
 
-    The first time Flask answers a path with ``send_rendered(..., replay=True)``,
-    the response is recorded with its final headers (after every ``after_request``
-    hook). Later GETs of that path with no query string are answered from the
-    record, as ``200`` or, for the exact ETag, ``304``, while the catalog version,
-    the price window and the Cache-Control value are those it was recorded with;
-    anything else (another method, a query string, a list of ETags, a catalog edit,
-    a campaign boundary, the last minute before one) goes to Flask, which records
-    afresh. A page view costs a few dictionary look-ups instead of a Flask request.
+    When Flask answers a URL (path and query string) through
+    ``send_rendered(..., replay=True)``, the status line and final headers (after
+    every ``after_request`` hook) are recorded, separately for its ``200`` and its
+    ``304``. A later plain GET of the same URL, or one whose ``If-None-Match`` is
+    exactly the ETag, is answered from the record while the catalog version and
+    the price window hold; ``Cache-Control`` is recomputed each time, so it still
+    ends at the next campaign boundary. Anything else (another method, a list of
+    ETags, a catalog edit, a campaign boundary, an error, an answer that sets a
+    cookie or varies by a header) goes to Flask, which records afresh. A view opts
+    in only when its answer depends on nothing but the URL, the catalog and the
+    clock. A page view then costs a few dictionary look-ups instead of a Flask
+    request (the bench: book page and cards above a bare Flask endpoint).
     """
 
     def __init__(self, wsgi_app, sf: Storefront, size: int = 1024):
         self.wsgi_app = wsgi_app
         self.storefront = sf
         self.size = size
-        self._entries: dict[tuple[str, str], _Replay] = {}
+        self._entries: dict[tuple[str, str, str], _Replay] = {}
 
     def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
+        if environ.get("REQUEST_METHOD") != "GET":
             return self.wsgi_app(environ, start_response)
-        key = (environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
+        key = (
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+        )
         entry = self._entries.get(key)
         if entry is not None:
             answer = self._replay(entry, environ, start_response)
@@ -151,52 +160,57 @@ class ReplayCache:
             return None
         at = sf.now()
         rendered = entry.rendered
-        if not rendered.is_valid(at) or cache_control(rendered, at, **entry.cache) != entry.control:
+        if not rendered.is_valid(at):
             return None
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match is None:
-            start_response(entry.status, list(entry.headers))
-            return [rendered.body]
-        if if_none_match == entry.etag:
-            start_response("304 NOT MODIFIED", list(entry.not_modified))
-            return []
-        return None  # weak or several ETags: Flask parses them
+            status = 200
+        elif if_none_match == entry.etag:
+            status = 304
+        else:
+            return None  # another or several ETags: Flask parses them
+        sent = entry.answers.get(status)
+        if sent is None:
+            return None
+        control = cache_control(rendered, at, **entry.cache)
+        start_response(sent[0], [*sent[1], ("Cache-Control", control)])
+        return [rendered.body] if status == 200 else []
 
-    def _record(self, key: tuple[str, str], environ, start_response):
+    def _record(self, key: tuple[str, str, str], environ, start_response):
         version = self.storefront.catalog.version
         answered: list = []
 
         def capture(status, headers, exc_info=None):
-            answered[:] = [status, headers]
+            answered[:] = [status, headers, exc_info]
             return start_response(status, headers, exc_info)
 
         body = self.wsgi_app(environ, capture)
         mark = environ.get(REPLAY_MARK)
-        if mark is None or not answered or not answered[0].startswith("200 "):
+        if mark is None or not answered or answered[2] is not None:
             return body
+        status, headers, _ = answered
+        code = int(status.split(" ", 1)[0])
         rendered, cache = mark
-        status, headers = answered
         names = {name.lower(): value for name, value in headers}
+        etag = f'"{rendered.etag}"'
         if (
+            code not in (200, 304)
             # A reload while Flask answered: the body may be from either version.
-            self.storefront.catalog.version != version
-            or names.get("content-length") != str(len(rendered.body))
-            or names.get("etag") != f'"{rendered.etag}"'
+            or self.storefront.catalog.version != version
+            or names.get("etag") != etag
+            or (code == 200 and names.get("content-length") != str(len(rendered.body)))
             # Per-client answers are never replayed.
             or "set-cookie" in names
             or "vary" in names
         ):
             return body
-        if len(self._entries) >= self.size:
-            self._entries.clear()
-        self._entries[key] = _Replay(
-            version=version,
-            rendered=rendered,
-            cache=cache,
-            control=names.get("cache-control", ""),
-            status=status,
-            headers=tuple(headers),
-            not_modified=tuple((n, v) for n, v in headers if not is_entity_header(n)),
-            etag=names["etag"],
+        entry = self._entries.get(key)
+        if entry is None or entry.rendered is not rendered or entry.version != version:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            entry = self._entries[key] = _Replay(version, rendered, cache, etag)
+        entry.answers[code] = (
+            status,
+            tuple((n, v) for n, v in headers if n.lower() not in _NOT_REPLAYED),
         )
         return body

@@ -13,11 +13,9 @@ catalog version and the price window it was rendered in still hold.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 
-from flask import Blueprint, Flask, Response, abort, request
+from flask import Blueprint, Response, abort, request
 
 from widgets.card import (
     CardOptionError,
@@ -29,9 +27,9 @@ from widgets.card import (
 )
 from widgets.oembed import OEmbedError, book_for_url, build_oembed, card_size
 
-from ..state import Rendered, Storefront, make_rendered
+from ..state import Rendered, make_rendered
 from ..templating import templates_dir
-from . import cache_control, send_rendered, storefront
+from . import send_rendered, storefront
 from .books import get_book
 
 bp = Blueprint("embed", __name__)
@@ -64,8 +62,7 @@ def _card(slug: str, kind: str, render, csp: bool = False) -> Response:
         return render(view, layout, theme, options), "text/html"
 
     rendered = sf.cache.get(key, catalog, at, build)
-    _replayable(rendered, catalog.version, CARD_MAX_AGE, CARD_SWR)
-    response = send_rendered(rendered, at, max_age=CARD_MAX_AGE, swr=CARD_SWR)
+    response = send_rendered(rendered, at, replay=True, max_age=CARD_MAX_AGE, swr=CARD_SWR)
     if csp:
         # Here, so the app's default (frame-ancestors 'self') does not apply. add(), not
         # a set: send_rendered never sets this header, and add skips a scan per request.
@@ -98,8 +95,9 @@ def _widget_js() -> Rendered:
 def widget_js() -> Response:
     """The script embed: renders every ``[data-storefront-book]`` element on the host page."""
     rendered = _widget_js()
-    _replayable(rendered, None, WIDGET_MAX_AGE, WIDGET_SWR)
-    return send_rendered(rendered, storefront().now(), max_age=WIDGET_MAX_AGE, swr=WIDGET_SWR)
+    return send_rendered(
+        rendered, storefront().now(), replay=True, max_age=WIDGET_MAX_AGE, swr=WIDGET_SWR
+    )
 
 
 @bp.get("/oembed")
@@ -134,8 +132,7 @@ def oembed() -> Response:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")), "application/json"
 
     rendered = sf.cache.get(key, catalog, at, build)
-    _replayable(rendered, catalog.version, CARD_MAX_AGE, CARD_SWR)
-    return send_rendered(rendered, at, max_age=CARD_MAX_AGE, swr=CARD_SWR)
+    return send_rendered(rendered, at, replay=True, max_age=CARD_MAX_AGE, swr=CARD_SWR)
 
 
 @bp.after_request
@@ -144,92 +141,3 @@ def _cors(response: Response) -> Response:
     if request.endpoint in _CORS:
         response.headers.add("Access-Control-Allow-Origin", "*")  # never set before here
     return response
-
-
-# --------------------------------------------------------------------------- replay
-
-_REPLAY_KEY = "storefront.embed.replay"
-_REPLAY_MAX = 1024  # (path, query) pairs remembered per process; cleared when full
-_NOT_REPLAYED = frozenset({"cache-control", "set-cookie"})
-
-
-def _replayable(rendered: Rendered, version: str | None, max_age: int, swr: int) -> None:
-    """Mark this request's answer as one :class:`Replay` may repeat (a cache hit or miss)."""
-    request.environ[_REPLAY_KEY] = (rendered, version, max_age, swr)
-
-
-@dataclass
-class _Answer:
-    """The app's last answer to one (path, query): the body and headers to repeat."""
-
-    rendered: Rendered
-    version: str | None  # the catalog version it was rendered from (None: any)
-    max_age: int
-    swr: int
-    # status code -> (status line, headers), as the app sent them
-    answers: dict[int, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
-
-    def is_current(self, sf: Storefront, at: datetime) -> bool:
-        return (self.version is None or self.version == sf.catalog.version) and (
-            self.rendered.is_valid(at)
-        )
-
-
-class Replay:
-    """WSGI middleware: repeat the app's own answer to a plain or exact-ETag GET of a card.
-
-    Only answers a view marked with :func:`_replayable` (so never an error), only for
-    ``GET`` with no ``If-None-Match`` (200) or exactly the current ETag (304), and only
-    while the catalog version and price window still hold; everything else goes to
-    Flask, which refreshes what is remembered. ``Cache-Control`` is recomputed each
-    time, so it still ends at the next campaign boundary. After-request hooks do not
-    run for a replay: their headers are in the remembered answer.
-    """
-
-    def __init__(self, wsgi_app, sf: Storefront):
-        self.wsgi_app = wsgi_app
-        self.sf = sf
-        self.answers: dict[tuple[str, str], _Answer] = {}
-
-    def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") != "GET":
-            return self.wsgi_app(environ, start_response)
-        key = (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
-        answer = self.answers.get(key)
-        if answer is not None:
-            at = self.sf.now()
-            if answer.is_current(self.sf, at):
-                if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-                status = 200 if if_none_match is None else 304
-                sent = answer.answers.get(status)
-                if sent is not None and (
-                    status == 200 or if_none_match == f'"{answer.rendered.etag}"'
-                ):
-                    control = cache_control(answer.rendered, at, answer.max_age, answer.swr)
-                    start_response(sent[0], [*sent[1], ("Cache-Control", control)])
-                    return [answer.rendered.body] if status == 200 else []
-        return self._remember(key, environ, start_response)
-
-    def _remember(self, key, environ, start_response):
-        def capture(status: str, headers: list[tuple[str, str]], exc_info=None):
-            code = int(status.split(" ", 1)[0])
-            marked = environ.get(_REPLAY_KEY)
-            if marked is not None and code in (200, 304) and exc_info is None:
-                rendered, version, max_age, swr = marked
-                answer = self.answers.get(key)
-                if answer is None or answer.rendered is not rendered:
-                    if len(self.answers) >= _REPLAY_MAX:
-                        self.answers.clear()
-                    answer = self.answers[key] = _Answer(rendered, version, max_age, swr)
-                answer.answers[code] = (
-                    status,
-                    [(name, value) for name, value in headers if name.lower() not in _NOT_REPLAYED],
-                )
-            return start_response(status, headers, exc_info)
-
-        return self.wsgi_app(environ, capture)
-
-
-def init_app(app: Flask) -> None:
-    """Put :class:`Replay` in front of the app for repeat card requests."""
-    app.wsgi_app = Replay(app.wsgi_app, app.extensions["storefront"])
