@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import os
+from importlib import import_module
 from pathlib import Path
 
 import click
 
 from .commands import catalog_option, now_option, open_catalog, resolve_now
-from .commands.export import export as export_command
-from .commands.flyers import flyers as flyers_command
-from .commands.links import links as links_command
-from .commands.sample import sample as sample_command
-from .commands.stats import stats as stats_command
-from .commands.widget import widget as widget_command
+
+# Commands with heavy imports (SQLAlchemy, WeasyPrint, ebooklib) are loaded only
+# when run, so `storefront check` or a no-op `storefront flyers` starts fast.
+LAZY_COMMANDS = {
+    "sample": "storefront.commands.sample:sample",
+    "flyers": "storefront.commands.flyers:flyers",
+    "widget": "storefront.commands.widget:widget",
+    "links": "storefront.commands.links:links",
+    "stats": "storefront.commands.stats:stats",
+    "export": "storefront.commands.export:export",
+}
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module the first time it is needed."""
+
+    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            module, attr = self.lazy[name].split(":")
+            self.add_command(getattr(import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS)
 @click.version_option(package_name="storefront")
 def main() -> None:
     """Storefront: an author's own storefront and promo kit."""
@@ -57,14 +80,6 @@ def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
 
     click.echo(f"Storefront on http://{host}:{port}/ ({workers} worker(s))", err=True)
     run_server(host=host, port=port, workers=workers, threads=threads, access_log=access_log)
-
-
-main.add_command(sample_command)
-main.add_command(links_command)
-main.add_command(export_command)
-main.add_command(stats_command)
-main.add_command(widget_command)
-main.add_command(flyers_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

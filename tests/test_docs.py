@@ -15,8 +15,10 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encodi
 
 
 def command_names(group: click.Group, prefix: str = "storefront") -> list[str]:
+    ctx = click.Context(group)
     names = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         full = f"{prefix} {name}"
         if isinstance(command, click.Group):
             names.extend(command_names(command, full))
