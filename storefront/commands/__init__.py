@@ -6,13 +6,12 @@ adds them to the ``storefront`` group.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from ..catalog import Catalog, CatalogError, load_catalog
+from ..catalog import Book, Catalog, CatalogError, load_catalog
 from ..state import parse_now
 
 CATALOG_HELP = "Catalog TOML file (default: $STOREFRONT_CATALOG or the built-in catalog)."
@@ -58,7 +57,34 @@ def now_option(f):
     )(f)
 
 
-def base_url() -> str:
+def base_url_option(help_text: str):
+    """The ``--base-url`` option (default ``$STOREFRONT_BASE_URL``) of commands that print links."""
+    return click.option("--base-url", envvar="STOREFRONT_BASE_URL", help=help_text)
+
+
+def public_base_url(value: str | None, catalog: Catalog) -> str:
+    """``--base-url`` / ``STOREFRONT_BASE_URL``, else the catalog's ``site.base_url``, else local.
+
+    The same order as the web app's ``BASE_URL`` setting.
+    """
+    from urllib.parse import urlsplit
+
     from ..urls import DEFAULT_BASE_URL
 
-    return os.environ.get("STOREFRONT_BASE_URL") or DEFAULT_BASE_URL
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise click.BadParameter(f"'{value}' is not an http(s) URL", param_hint="--base-url")
+        return value
+    return catalog.site.base_url or DEFAULT_BASE_URL
+
+
+def find_book(catalog: Catalog, slug: str) -> Book:
+    """The book ``slug`` of ``catalog``, or a usage error listing the books there are."""
+    book = catalog.book(slug)
+    if book is None:
+        known = ", ".join(b.slug for b in catalog.books)
+        raise click.BadParameter(
+            f"no book '{slug}' in {catalog.path.name} (books: {known})", param_hint="BOOK"
+        )
+    return book

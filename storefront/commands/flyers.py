@@ -38,8 +38,8 @@ from widgets.flyer import (
 )
 
 from ..catalog import Book, Campaign, Catalog
-from ..urls import DEFAULT_BASE_URL, Urls
-from . import catalog_option, now_option, open_catalog, resolve_now
+from ..urls import Urls
+from . import catalog_option, now_option, open_catalog, public_base_url, resolve_now
 
 logger = logging.getLogger(__name__)
 
@@ -232,10 +232,6 @@ def regenerate(
     return summary
 
 
-def _base_url(catalog: Catalog) -> str:
-    return os.environ.get("STOREFRONT_BASE_URL") or catalog.site.base_url or DEFAULT_BASE_URL
-
-
 @click.command("flyers")
 @catalog_option
 @click.option(
@@ -287,12 +283,10 @@ def flyers(catalog_path, campaign_slug, book_slug, out_dir, pieces, workers, for
         raise click.BadParameter(str(exc), param_hint="--campaign") from None
     books = select_books(catalog, campaign, book_slug)
     at = resolve_now(now)
-    urls = Urls(_base_url(catalog))
+    urls = Urls(public_base_url(os.environ.get("STOREFRONT_BASE_URL"), catalog))
     jobs = prepare_jobs(catalog, books, urls=urls, campaign=campaign, at=at, pieces=pieces)
     workers = workers or os.cpu_count() or 1
-    with click.progressbar(
-        length=len(jobs), label="Building pieces", file=sys.stderr
-    ) as bar:
+    with click.progressbar(length=len(jobs), label="Building pieces", file=sys.stderr) as bar:
         try:
             summary = regenerate(jobs, out_dir, workers=workers, force=force, progress=bar.update)
         except OSError as exc:

@@ -5,21 +5,19 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 
 from ..urls import DEFAULT_BASE_URL, Urls
-from . import catalog_option, now_option, open_catalog, resolve_now
-
-
-def _base_url(value: str | None) -> str | None:
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise click.BadParameter(f"'{value}' is not an http(s) URL", param_hint="--base-url")
-    return value
+from . import (
+    base_url_option,
+    catalog_option,
+    find_book,
+    now_option,
+    open_catalog,
+    public_base_url,
+    resolve_now,
+)
 
 
 @click.command("sample")
@@ -30,10 +28,8 @@ def _base_url(value: str | None) -> str | None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the EPUB (default: BOOK-sample.epub in the current folder).",
 )
-@click.option(
-    "--base-url",
-    envvar="STOREFRONT_BASE_URL",
-    help="Public URL for the buy links and QR code (default: $STOREFRONT_BASE_URL, "
+@base_url_option(
+    "Public URL for the buy links and QR code (default: $STOREFRONT_BASE_URL, "
     "the catalog's site.base_url, or http://127.0.0.1:8000).",
 )
 @catalog_option
@@ -43,14 +39,9 @@ def sample(book: str, output: Path | None, base_url: str | None, catalog_path, n
     from widgets.epub import SampleError, build_sample, sample_filename
 
     catalog = open_catalog(catalog_path)
-    found = catalog.book(book)
-    if found is None:
-        known = ", ".join(b.slug for b in catalog.books)
-        raise click.BadParameter(
-            f"no book '{book}' in {catalog.path.name} (books: {known})", param_hint="BOOK"
-        )
+    found = find_book(catalog, book)
     at = resolve_now(now)
-    url = _base_url(base_url) or catalog.site.base_url or DEFAULT_BASE_URL
+    url = public_base_url(base_url, catalog)
     if url == DEFAULT_BASE_URL:
         click.echo(
             f"warning: buy links and the QR code point at {url}; "

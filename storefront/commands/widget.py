@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 
 from ..pricing import format_day
 from ..urls import DEFAULT_BASE_URL, LAYOUTS, THEMES, Urls
-from . import catalog_option, now_option, open_catalog, resolve_now
-
-
-def _base_url(value: str | None) -> str | None:
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise click.BadParameter(f"'{value}' is not an http(s) URL", param_hint="--base-url")
-    return value
+from . import (
+    base_url_option,
+    catalog_option,
+    find_book,
+    now_option,
+    open_catalog,
+    public_base_url,
+    resolve_now,
+)
 
 
 @click.command("widget")
@@ -34,10 +32,8 @@ def _base_url(value: str | None) -> str | None:
 @click.option("--quote", help="Which quote: 1..N, or 'none' (default: the featured one).")
 @click.option("--formats", help="Formats to show, comma-separated, e.g. ebook,audiobook.")
 @click.option("--cta", help="A call to action shown on the card (plain text, at most 120).")
-@click.option(
-    "--base-url",
-    envvar="STOREFRONT_BASE_URL",
-    help="Public URL for the links and cover (default: $STOREFRONT_BASE_URL, the catalog's "
+@base_url_option(
+    "Public URL for the links and cover (default: $STOREFRONT_BASE_URL, the catalog's "
     "site.base_url, or http://127.0.0.1:8000).",
 )
 @click.option(
@@ -59,12 +55,7 @@ def widget(book, layout, theme, quote, formats, cta, base_url, output, catalog_p
     from widgets.card import CardOptionError, build_card_view, parse_card, render_card_snippet
 
     catalog = open_catalog(catalog_path)
-    found = catalog.book(book)
-    if found is None:
-        known = ", ".join(b.slug for b in catalog.books)
-        raise click.BadParameter(
-            f"no book '{book}' in {catalog.path.name} (books: {known})", param_hint="BOOK"
-        )
+    found = find_book(catalog, book)
     try:
         layout, theme, options = parse_card(
             catalog, found, layout=layout, theme=theme, quote=quote, formats=formats, cta=cta
@@ -72,7 +63,7 @@ def widget(book, layout, theme, quote, formats, cta, base_url, output, catalog_p
     except CardOptionError as exc:
         raise click.UsageError(str(exc)) from None
     at = resolve_now(now)
-    url = _base_url(base_url) or catalog.site.base_url or DEFAULT_BASE_URL
+    url = public_base_url(base_url, catalog)
     if url == DEFAULT_BASE_URL:
         click.echo(
             f"warning: the links point at {url}; set STOREFRONT_BASE_URL or --base-url "
