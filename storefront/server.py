@@ -22,7 +22,9 @@ class _Gunicorn(BaseApplication):
         return create_app()
 
 
-def gunicorn_options(host: str, port: int, workers: int, threads: int = 1, access_log: bool = False) -> dict:
+def gunicorn_options(
+    host: str, port: int, workers: int, threads: int = 1, access_log: bool = False
+) -> dict:
     """The server settings shared by `storefront serve` and the bench baseline."""
     options = {
         "bind": f"{host}:{port}",
@@ -41,5 +43,7 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int = 1, acces
     return options
 
 
-def run_server(host: str, port: int, workers: int, threads: int = 1, access_log: bool = False) -> None:
+def run_server(
+    host: str, port: int, workers: int, threads: int = 1, access_log: bool = False
+) -> None:
     _Gunicorn(gunicorn_options(host, port, workers, threads, access_log)).run()

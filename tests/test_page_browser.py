@@ -1,4 +1,4 @@
-"""The book page in a real headless Chromium: axe-core (WCAG 2.1 AA), phone widths, no JavaScript."""
+"""The book page in real headless Chromium: axe-core (WCAG 2.1 AA), phone widths, no script."""
 
 from __future__ import annotations
 
