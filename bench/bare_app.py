@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 
 from flask import Flask, Response
-from gunicorn.app.base import BaseApplication
 
-from storefront.server import gunicorn_options
+from storefront.server import GunicornServer, gunicorn_options
 
 BODY = "ok\n"
 
@@ -31,19 +30,6 @@ def create_bare_app() -> Flask:
     return app
 
 
-class _BareServer(BaseApplication):
-    def __init__(self, options: dict):
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        return create_bare_app()
-
-
 def main(argv: list[str] | None = None) -> None:
     """Serve the bare app with the options ``storefront serve`` uses."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -54,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # Identical settings to storefront.server.run_server: only the app differs.
     options = gunicorn_options(args.host, args.port, args.workers, args.threads)
-    _BareServer(options).run()
+    GunicornServer(options, create_bare_app).run()
 
 
 if __name__ == "__main__":

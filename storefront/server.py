@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gunicorn.app.base import BaseApplication
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict):
+def _create_storefront_app():
+    # Imported in each worker: every worker builds its own app, catalog and
+    # database connection (nothing shared across fork).
+    from .app import create_app
+
+    return create_app()
+
+
+class GunicornServer(BaseApplication):
+    """Gunicorn serving the WSGI app that ``factory`` builds in each worker."""
+
+    def __init__(self, options: dict, factory: Callable[[], object] = _create_storefront_app):
         self.options = options
+        self.factory = factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -15,11 +28,7 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        # Imported in each worker: every worker builds its own app, catalog and
-        # database connection (nothing shared across fork).
-        from .app import create_app
-
-        return create_app()
+        return self.factory()
 
 
 def gunicorn_options(
@@ -46,4 +55,4 @@ def gunicorn_options(
 def run_server(
     host: str, port: int, workers: int, threads: int = 1, access_log: bool = False
 ) -> None:
-    _Gunicorn(gunicorn_options(host, port, workers, threads, access_log)).run()
+    GunicornServer(gunicorn_options(host, port, workers, threads, access_log)).run()
