@@ -24,17 +24,17 @@ import time
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from .harness import (
     BenchError,
-    Result,
     Route,
     bench_duration,
-    median_result,
+    medians,
     print_table,
+    run_rounds,
     run_route,
-    run_wrk,
     serve_baseline,
     serve_storefront,
 )
@@ -126,7 +126,6 @@ def fetch_etag(url: str) -> str:
 def bench_http(rounds: int, duration: float, workers: int, connections: int) -> None:
     """Measure the cached download and its 304 beside the bare Flask endpoint."""
     wrk = {"duration": duration, "connections": connections}
-    runs: dict[str, list[Result]] = {}
     env = {"STOREFRONT_BASE_URL": "https://books.example.org"}
     with (
         serve_storefront(env=env, workers=workers) as base_url,
@@ -144,12 +143,9 @@ def bench_http(rounds: int, duration: float, workers: int, connections: int) -> 
             f"{workers} gunicorn worker(s)",
             flush=True,
         )
-        for _ in range(rounds):
-            results = [run_wrk(baseline_url + "/bare", name="bare flask", **wrk)]
-            results += [run_route(base_url, route, **wrk) for route in routes]
-            for result in results:
-                runs.setdefault(result.name, []).append(result)
-    merged = [median_result(results) for results in runs.values()]
+        measures = [partial(run_route, base_url, route, **wrk) for route in routes]
+        runs = run_rounds(baseline_url, measures, rounds, **wrk)
+    merged = medians(runs)
     print(f"download, median of {rounds} round(s)")
     print_table(merged, baseline=merged[0])
 

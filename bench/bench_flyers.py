@@ -28,15 +28,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from .harness import (
     Route,
     bench_duration,
-    median_result,
+    medians,
     print_table,
+    run_rounds,
     run_route,
-    run_wrk,
     serve_baseline,
     serve_storefront,
 )
@@ -223,7 +224,6 @@ def bench_skip() -> None:
 
 def bench_http(rounds: int, duration: float) -> None:
     path = "/books/genesis/flyer.pdf"
-    runs: dict[str, list] = {}
     with (
         serve_storefront(env={"STOREFRONT_BASE_URL": BASE_URL}) as base_url,
         serve_baseline() as baseline_url,
@@ -232,12 +232,9 @@ def bench_http(rounds: int, duration: float) -> None:
             Route("flyer.pdf (cached)", path),
             Route("flyer.pdf?size=a4&campaign", f"{path}?size=a4&campaign={CAMPAIGN}"),
         ]
-        for _ in range(rounds):
-            results = [run_wrk(baseline_url + "/bare", name="bare flask", duration=duration)]
-            results += [run_route(base_url, route, duration=duration) for route in routes]
-            for result in results:
-                runs.setdefault(result.name, []).append(result)
-    merged = [median_result(results) for results in runs.values()]
+        measures = [partial(run_route, base_url, route, duration=duration) for route in routes]
+        runs = run_rounds(baseline_url, measures, rounds, duration=duration)
+    merged = medians(runs)
     print(f"\nGET the flyer from the render cache, median of {rounds} round(s) of {duration:g} s")
     print_table(merged, baseline=merged[0])
 

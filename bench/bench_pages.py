@@ -15,16 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import urllib.request
+from functools import partial
 
 from .harness import (
     BenchError,
-    Result,
     Route,
     bench_duration,
-    median_result,
+    medians,
     print_table,
+    run_rounds,
     run_route,
-    run_wrk,
     serve_baseline,
     serve_storefront,
 )
@@ -54,7 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     duration = args.duration or bench_duration()
     wrk = {"duration": duration, "connections": args.connections}
 
-    runs: dict[str, list[Result]] = {}
     with (
         serve_storefront(workers=args.workers) as base_url,
         serve_baseline(workers=args.workers) as baseline_url,
@@ -73,17 +72,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.workers} gunicorn worker(s); storefront {base_url}, baseline {baseline_url}",
             flush=True,
         )
-        for number in range(1, args.rounds + 1):
-            # The baseline runs in every round, so slow drift on a shared machine
-            # affects it and the routes alike.
-            round_results = [run_wrk(baseline_url + "/bare", name="bare flask", **wrk)]
-            round_results += [run_route(base_url, route, **wrk) for route in routes]
-            print(f"\nround {number}")
-            print_table(round_results, baseline=round_results[0])
-            for result in round_results:
-                runs.setdefault(result.name, []).append(result)
+        measures = [partial(run_route, base_url, route, **wrk) for route in routes]
+        runs = run_rounds(baseline_url, measures, args.rounds, show_rounds=True, **wrk)
 
-    merged = [median_result(results) for results in runs.values()]
+    merged = medians(runs)
     print(f"\nmedian of {args.rounds} round(s)")
     print_table(merged, baseline=merged[0])
     page = next(r for r in merged if r.name == "book page")

@@ -20,6 +20,7 @@ import contextlib
 import http.client
 import os
 import tempfile
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,8 +33,9 @@ from .harness import (
     Result,
     Route,
     bench_duration,
-    median_result,
+    medians,
     print_table,
+    run_rounds,
     run_wrk,
     serve_baseline,
     serve_storefront,
@@ -101,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     duration = args.duration or bench_duration()
     wrk = {"duration": duration, "connections": args.connections}
 
-    runs: dict[str, list[Result]] = {}
     with (
         tempfile.TemporaryDirectory(prefix="bench-redirect-") as tmpdir,
         contextlib.ExitStack() as stack,
@@ -149,19 +150,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.workers} gunicorn worker(s); baseline {baseline_url}",
             flush=True,
         )
-        for number in range(1, args.rounds + 1):
-            round_results = [run_wrk(baseline_url + "/bare", name="bare flask", **wrk)]
-            round_results += [measure(url, route, **wrk) for url, route in servers]
-            print(f"\nround {number}")
-            print_table(round_results, baseline=round_results[0])
-            for result in round_results:
-                runs.setdefault(result.name, []).append(result)
+        measures = [partial(measure, url, route, **wrk) for url, route in servers]
+        runs = run_rounds(baseline_url, measures, args.rounds, show_rounds=True, **wrk)
         stack.close()  # stop the servers (gracefully) before counting
         stored = count_kinds(sqlite_url)
         spooled = Spool(tmp / "i" / "spool").pending_count()
         pg_stored = count_kinds(pg_url) if pg_url else None
 
-    merged = [median_result(results) for results in runs.values()]
+    merged = medians(runs)
     print(f"\nmedian of {args.rounds} round(s)")
     print_table(merged, baseline=merged[0])
     answered = sum(r.requests for r in runs[READER])

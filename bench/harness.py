@@ -32,7 +32,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -436,6 +436,36 @@ def median_result(results: list[Result], name: str | None = None) -> Result:
         non_2xx_3xx=sum(r.non_2xx_3xx for r in results),
         cpu_us_per_request=statistics.median(cpus) if cpus else None,
     )
+
+
+def run_rounds(
+    baseline_url: str,
+    measures: Sequence[Callable[[], Result]],
+    rounds: int,
+    *,
+    show_rounds: bool = False,
+    **wrk,
+) -> dict[str, list[Result]]:
+    """Run the bare baseline, then each measurement, ``rounds`` times; results by name.
+
+    The baseline runs in every round, so slow drift on a shared machine affects
+    it and the routes alike. ``show_rounds`` prints each round's table.
+    """
+    runs: dict[str, list[Result]] = {}
+    for number in range(1, rounds + 1):
+        results = [run_wrk(baseline_url + "/bare", name="bare flask", **wrk)]
+        results += [measure() for measure in measures]
+        if show_rounds:
+            print(f"\nround {number}")
+            print_table(results, baseline=results[0])
+        for result in results:
+            runs.setdefault(result.name, []).append(result)
+    return runs
+
+
+def medians(runs: dict[str, list[Result]]) -> list[Result]:
+    """The median result of each name from :func:`run_rounds`, the baseline first."""
+    return [median_result(results) for results in runs.values()]
 
 
 def print_table(results: list[Result], baseline: Result) -> str:
