@@ -12,6 +12,10 @@ Which store, for a reader in country ``C`` (``None`` when unknown):
    ``C``'s store for the title (``[vendors.country_search]``);
 3. else the offer's default URL.
 
+"The store for ``C``" is the entry for ``C`` itself, else for a group that
+contains it (``EU`` for a reader in France): one rule,
+:func:`storefront.catalog.territory.lookup`, shared with the validator.
+
 Then Amazon URLs lose their tracking junk (``/ref=…``, ``qid``, ``sr``, ``pd_rd_*``…)
 and, for an affiliate vendor, its tag for that marketplace is set
 (``[vendors.affiliate]``: the store's country tag, else ``default``).
@@ -25,17 +29,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
-from babel import Locale
+from .catalog import COUNTRIES, Book, Catalog, Offer, Vendor, country_code, lookup
 
-from .catalog import Book, Catalog, Offer, Vendor
-
-# ISO 3166 countries only: Babel also lists groupings (EU, UN, 419...).
-_GROUPINGS = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK"}
-TERRITORIES = frozenset(
-    code
-    for code in Locale("en").territories
-    if len(code) == 2 and code.isalpha() and code not in _GROUPINGS
-)
+# Readers are in countries; catalog maps may also name groups (storefront.catalog.territory).
+TERRITORIES = COUNTRIES
 
 _AMAZON_HOST = re.compile(
     r"(?:^|\.)amazon\.(?:com|ca|cn|in|sg|ae|sa|eg|nl|se|pl|de|fr|it|es|ie|com\.[a-z]{2}|co\.[a-z]{2})$"
@@ -75,12 +72,6 @@ class Destination:
     @property
     def host(self) -> str:
         return urlsplit(self.url).hostname or ""
-
-
-def country_code(value: str | None) -> str | None:
-    """``value`` as an upper-case ISO 3166 code, or None (Cloudflare's XX and T1 are None)."""
-    code = (value or "").strip().upper()
-    return code if code in TERRITORIES else None
 
 
 @lru_cache(maxsize=2048)  # a handful of header values cover nearly every reader
@@ -133,12 +124,14 @@ def destination(catalog: Catalog, book: Book, offer: Offer, country: str | None)
     """Choose the store for a reader in ``country`` (rules in the module docstring)."""
     vendor = catalog.vendor(offer.vendor)
     default_country = catalog.site.default_country
-    if country and country in offer.countries:
-        url, marketplace, how = offer.countries[country], country, "country store"
-    elif country and country != default_country and country in vendor.country_search:
-        template = vendor.country_search[country]
+    store = lookup(offer.countries, country)
+    search = lookup(vendor.country_search, country) if country != default_country else None
+    if store:
+        (marketplace, url), how = store, "country store"
+    elif search:
+        marketplace, template = search
         url = template.replace("{query}", quote_plus(search_query(book)))
-        marketplace, how = country, "country search"
+        how = "country search"
     else:
         url, marketplace, how = offer.url, default_country, "default store"
     return Destination(finish_url(url, vendor, marketplace), marketplace, how)

@@ -289,6 +289,36 @@ CASES = [
         "not an IANA time zone",
         "Mars/Olympus",
     ),
+    (
+        "narrator on an ebook",
+        replace('format = "ebook"', 'format = "ebook"\nnarrator = "A. Voice"'),
+        "books[0].editions[0].narrator",
+        "only an audiobook has a narrator",
+        "narrator =",
+    ),
+    (
+        "unknown country in a store map",
+        append('[books.editions.offers.countries]\nQQ = "https://other.example/qq"\n'),
+        "books[0].editions[0].offers[1].countries.QQ",
+        "'QQ' is not an ISO 3166 country code",
+        "QQ =",
+    ),
+    (
+        "group the store chooser does not resolve",
+        append('[books.editions.offers.countries]\nUN = "https://other.example/un"\n'),
+        "books[0].editions[0].offers[1].countries.UN",
+        "'UN' is a group Storefront does not resolve (groups it does: EU)",
+        "UN =",
+    ),
+    (
+        "default country is a group",
+        replace(
+            'timezone = "America/New_York"', 'timezone = "America/New_York"\ndefault_country = "EU"'
+        ),
+        "site.default_country",
+        "'EU' is a group of countries: name one country",
+        "default_country",
+    ),
 ]
 
 
@@ -378,3 +408,69 @@ def test_line_map_tracks_arrays_of_tables():
     assert lines["books[1].slug"] == 9
     assert lines["books[1].editions[1].format"] == 13
     assert lines["books[1].editions[1].offers[0].price"] == 15
+
+
+def test_a_territory_group_is_accepted_where_the_store_chooser_resolves_it(tmp_path):
+    text = MINIMAL_CATALOG + '[books.editions.offers.countries]\neu = "https://other.example/eu"\n'
+    offer = parse_catalog(text, tmp_path / "catalog.toml").book("first").offer("other")
+    assert offer.countries == {"EU": "https://other.example/eu"}
+
+
+# --------------------------------------------------------------------------- field specs
+
+
+def test_a_field_declared_with_spec_is_checked_required_and_built():
+    """The one-line field: its spec alone gives conversion, required, hints and the value."""
+    from dataclasses import dataclass
+    from pathlib import Path
+
+    from storefront.catalog import convert as c
+    from storefront.catalog.spec import Validator, build, has_required, spec, table_spec
+
+    @dataclass(frozen=True, kw_only=True)
+    class Thing:
+        name: str = spec(c.text, required=True)
+        pages: int | None = spec(c.positive_int, default=None)
+        origin: str = "context"  # no spec: not a catalog key
+
+    lines = {"thing": 1, "thing.pages": 3, "thing.colour": 4}
+    v = Validator(Path("catalog.toml"), lines)
+    spec_ = table_spec(Thing, Path("."))
+    assert list(spec_) == ["name", "pages"]
+    d = v.table({"pages": 0, "colour": "red", "origin": "x"}, "thing", spec_)
+    assert not has_required(Thing, d)
+    assert [str(p) for p in v.problems] == [
+        "catalog.toml:3: thing.pages: 0 must be greater than 0",
+        "catalog.toml:4: thing.colour: unknown key 'colour'",
+        "catalog.toml:1: thing.origin: unknown key 'origin'",
+        "catalog.toml:1: thing.name: is required",
+    ]
+    d = Validator(Path("catalog.toml"), lines).table({"name": " A ", "pages": 2}, "thing", spec_)
+    assert build(Thing, d) == Thing(name="A", pages=2)
+
+
+def test_every_model_key_comes_from_field_metadata():
+    """The reader knows no key that its dataclass does not declare (and the reverse)."""
+    import dataclasses
+
+    from storefront import catalog as cat
+    from storefront.catalog.spec import catalog_fields
+
+    keys = {
+        cls.__name__: [f.name for f in catalog_fields(cls)]
+        for cls in (cat.Site, cat.Vendor, cat.Affiliate, cat.Book, cat.Edition, cat.Offer)
+    }
+    assert keys["Offer"] == [
+        "slug",
+        "vendor",
+        "url",
+        "price",
+        "currency",
+        "preferred",
+        "reason",
+        "note",
+        "countries",
+    ]
+    assert "narrator" in keys["Edition"] and "sample_chapter" in keys["Book"]
+    for cls in (cat.Book, cat.Offer, cat.Campaign):
+        assert all(f.kw_only for f in dataclasses.fields(cls))

@@ -200,3 +200,58 @@ def test_set_query_param_replaces_every_existing_value():
     parts = urlsplit(url)
     assert parse_qs(parts.query) == {"k": ["v"], "tag": ["mine"]}
     assert parts.fragment == "frag"
+
+
+# --------------------------------------------------------------------------- territory groups
+
+GROUP_CATALOG = LINKS_CATALOG.replace(
+    'CA = "https://www.amazon.ca/dp/B000000003"',
+    'CA = "https://www.amazon.ca/dp/B000000003"\n'
+    'EU = "https://www.amazon.fr/dp/B000000004"\n'
+    'IT = "https://www.amazon.it/dp/B000000005"',
+).replace(
+    'tags = { default = "writer-20", GB = "writer-21", DE = "writer0d-21" }',
+    'tags = { default = "writer-20", GB = "writer-21", DE = "writer0d-21", EU = "writer-eu-21" }',
+)
+
+
+@pytest.mark.parametrize(
+    ("country", "host", "how"),
+    [
+        ("FR", "www.amazon.fr", "country store"),  # in the EU: the EU store
+        ("AT", "www.amazon.fr", "country store"),
+        ("IT", "www.amazon.it", "country store"),  # a country named beats its group
+        ("DE", "www.amazon.fr", "country store"),  # the offer's EU store beats the DE search
+        ("GB", "www.amazon.co.uk", "country store"),
+        ("CH", "www.amazon.com", "default store"),  # not in the EU
+        ("US", "www.amazon.com", "default store"),
+    ],
+)
+def test_an_eu_store_serves_readers_in_every_eu_country(write_catalog, country, host, how):
+    catalog = load_catalog(write_catalog(GROUP_CATALOG))
+    book = catalog.book("first")
+    where = destination(catalog, book, book.offer("kindle"), country)
+    assert (urlsplit(where.url).hostname, where.how) == (host, how)
+
+
+def test_a_group_in_country_search_serves_its_members(write_catalog):
+    text = LINKS_CATALOG.replace(
+        'DE = "https://www.amazon.de/s?k={query}"', 'EU = "https://www.amazon.de/s?k={query}"'
+    )
+    catalog = load_catalog(write_catalog(text))
+    book = catalog.book("first")
+    where = destination(catalog, book, book.offer("shop"), "ES")
+    assert where.url == book.offer("shop").url  # the shop has no country search
+    where = destination(catalog, book, book.offer("kindle"), "ES")
+    assert (urlsplit(where.url).hostname, where.how) == ("www.amazon.de", "country search")
+
+
+def test_every_territory_the_catalog_accepts_reaches_its_readers():
+    """One set: each key `check` accepts is chosen for a reader in each of its countries."""
+    from storefront.catalog import GROUPS, TERRITORIES, country_code, lookup
+
+    assert "EU" in TERRITORIES and "FR" in TERRITORIES
+    for code in TERRITORIES:
+        for member in GROUPS.get(code, {code}):
+            assert country_code(member) == member, (code, member)
+            assert lookup({code: "store"}, member) == (code, "store"), (code, member)
