@@ -21,6 +21,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_precision, list_currencies
 
 from .errors import Invalid
+from .header import check_ancestor_list, check_url_host, csp_ancestor_source
 from .territory import COUNTRIES, GROUPS, territory_problem
 
 Converter = Callable[[Any, str], Any]
@@ -54,7 +55,7 @@ def text(value: Any, path: str) -> str:
     stripped = value.strip()
     if not stripped:
         raise Invalid("must not be empty")
-    if any(ord(c) < 32 and c not in "\n\t" for c in stripped):
+    if any((ord(c) < 32 and c not in "\n\t") or c == "\x7f" for c in stripped):
         raise Invalid("contains control characters")
     return stripped
 
@@ -96,9 +97,13 @@ def http_url(value: Any, path: str) -> str:
     result = text(value, path)
     if any(c.isspace() for c in result):
         raise Invalid(f"'{result}' contains spaces")
-    parts = urlsplit(result)
+    try:
+        parts = urlsplit(result)
+    except ValueError:  # an unbalanced [ or ] around an IPv6 host
+        raise Invalid(f"'{result}' is not an http(s) URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(f"'{result}' is not an http(s) URL")
+    check_url_host(result, parts)
     return result
 
 
@@ -251,16 +256,12 @@ def strings(convert: Converter) -> Converter:
 
 
 def frame_ancestor(value: Any, path: str) -> str:
-    result = text(value, path)
-    if result in ("*", "'self'", "'none'"):
-        return result
-    parts = urlsplit(result)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-        raise Invalid(
-            f"'{result}' is not an origin such as https://example.com, "
-            "'*', \"'self'\" or \"'none'\""
-        )
-    return f"{parts.scheme}://{parts.netloc}"
+    """One source of the card's ``frame-ancestors`` (see ``header.csp_ancestor_source``)."""
+    return csp_ancestor_source(text(value, path))
+
+
+def frame_ancestors(value: Any, path: str) -> tuple[str, ...]:
+    return check_ancestor_list(strings(frame_ancestor)(value, path))
 
 
 class FileField:

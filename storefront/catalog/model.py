@@ -56,7 +56,7 @@ class Site:
     base_url: str | None = spec(c.http_url, default=None)
     affiliate_disclosure: str = spec(c.text, default=AFFILIATE_DISCLOSURE)
     default_country: str = spec(c.country, default="US")
-    frame_ancestors: tuple[str, ...] = spec(c.strings(c.frame_ancestor), default=("*",))
+    frame_ancestors: tuple[str, ...] = spec(c.frame_ancestors, default=("*",))
 
     @property
     def tz(self) -> ZoneInfo:
