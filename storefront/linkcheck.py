@@ -223,7 +223,7 @@ def catalog_links(catalog: Catalog) -> list[Link]:
 
     def add_store(key, url, kind, book, vendor: Vendor, marketplace: str) -> None:
         add(key, url, kind, book, vendor.slug)
-        tagged = finish_url(url, vendor, marketplace)
+        tagged = finish_url(url, vendor, marketplace, default_country)
         if vendor.affiliate is not None and tagged != clean_amazon_url(url):
             add(f"{key}+tag", tagged, "affiliate", book, vendor.slug)
 

@@ -17,8 +17,12 @@ contains it (``EU`` for a reader in France): one rule,
 :func:`storefront.catalog.territory.lookup`, shared with the validator.
 
 Then Amazon URLs lose their tracking junk (``/ref=…``, ``qid``, ``sr``, ``pd_rd_*``…)
-and, for an affiliate vendor, its tag for that marketplace is set
-(``[vendors.affiliate]``: the store's country tag, else ``default``).
+and, for an affiliate vendor, its tag is set (``[vendors.affiliate]``). The
+destination's marketplace decides the tag, not the reader's country: on an
+Amazon or Audible store (:mod:`storefront.marketplace`, by domain) the tag for
+that store's country, and ``default`` only on the site's default country's
+store (an offer at amazon.co.jp gets the JP tag or none, never the US one); on
+any other site the tag for the catalog entry chosen, else ``default``.
 """
 
 from __future__ import annotations
@@ -30,13 +34,11 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 from .catalog import COUNTRIES, Book, Catalog, Offer, Vendor, country_code, lookup
+from .marketplace import is_amazon, marketplace_of
 
 # Readers are in countries; catalog maps may also name groups (storefront.catalog.territory).
 TERRITORIES = COUNTRIES
 
-_AMAZON_HOST = re.compile(
-    r"(?:^|\.)amazon\.(?:com|ca|cn|in|sg|ae|sa|eg|nl|se|pl|de|fr|it|es|ie|com\.[a-z]{2}|co\.[a-z]{2})$"
-)
 _AMAZON_JUNK = frozenset(
     {
         "ref",
@@ -134,7 +136,8 @@ def destination(catalog: Catalog, book: Book, offer: Offer, country: str | None)
         how = "country search"
     else:
         url, marketplace, how = offer.url, default_country, "default store"
-    return Destination(finish_url(url, vendor, marketplace), marketplace, how)
+    final = finish_url(url, vendor, marketplace, default_country)
+    return Destination(final, marketplace_of(final) or marketplace, how)
 
 
 def outbound_url(catalog: Catalog, book: Book, offer: Offer, country: str | None) -> str:
@@ -142,19 +145,33 @@ def outbound_url(catalog: Catalog, book: Book, offer: Offer, country: str | None
     return destination(catalog, book, offer, country).url
 
 
-def finish_url(url: str, vendor: Vendor, marketplace: str) -> str:
-    """Clean an Amazon URL, then set the vendor's affiliate tag for ``marketplace``."""
+def finish_url(url: str, vendor: Vendor, territory: str, default_country: str) -> str:
+    """Clean an Amazon URL, then set the vendor's affiliate tag for its marketplace."""
     url = clean_amazon_url(url)
-    if vendor.affiliate is not None:
-        tag = vendor.affiliate.tag_for(marketplace)
-        if tag:
-            url = set_query_param(url, vendor.affiliate.param, tag)
+    tag = affiliate_tag(vendor, url, territory, default_country)
+    if tag and vendor.affiliate is not None:
+        url = set_query_param(url, vendor.affiliate.param, tag)
     return url
 
 
-def is_amazon(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return bool(_AMAZON_HOST.search(host))
+def affiliate_tag(vendor: Vendor, url: str, territory: str, default_country: str) -> str | None:
+    """The vendor's tag for the store ``url`` is on (rules in the module docstring).
+
+    On a known marketplace (``amazon.co.jp``: JP) the tag for that country (or a
+    group holding it), and ``default`` only when it is the site's default
+    country's store: a tag earns nothing on another marketplace. Elsewhere the
+    tag for ``territory`` (the catalog entry chosen), else ``default``.
+    """
+    if vendor.affiliate is None:
+        return None
+    tags = vendor.affiliate.tags
+    market = marketplace_of(url)
+    if market is None:
+        return vendor.affiliate.tag_for(territory)
+    hit = lookup(tags, market)
+    if hit:
+        return hit[1]
+    return tags.get("default") if market == default_country else None
 
 
 def clean_amazon_url(url: str) -> str:
