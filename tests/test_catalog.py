@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from storefront.catalog import CatalogError, build_line_map, load_catalog, parse_catalog
+from storefront.catalog import (
+    CatalogError,
+    build_line_map,
+    builtin_catalog_path,
+    load_catalog,
+    parse_catalog,
+)
 
 from .conftest import MINIMAL_CATALOG
 
@@ -474,3 +480,65 @@ def test_every_model_key_comes_from_field_metadata():
     assert "narrator" in keys["Edition"] and "sample_chapter" in keys["Book"]
     for cls in (cat.Book, cat.Offer, cat.Campaign):
         assert all(f.kw_only for f in dataclasses.fields(cls))
+
+
+# --------------------------------------------------------------------------- warnings
+
+SECOND_BOOK = """
+[[books]]
+slug = "second"
+title = "Second Book"
+authors = ["A. Writer"]
+description = "Another book."
+
+[[books.editions]]
+format = "ebook"
+
+[[books.editions.offers]]
+vendor = "shop"
+url = "https://shop.example/second"
+price = "8.00"
+currency = "USD"
+"""
+
+
+@pytest.mark.parametrize(
+    ("books", "extra", "warned"),
+    [
+        (SECOND_BOOK, "", True),  # two books, an unscoped sale: both on sale
+        (SECOND_BOOK, 'books = ["first", "second"]\n', False),  # said so: no surprise
+        (SECOND_BOOK, 'books = ["first"]\n', False),
+        (SECOND_BOOK, 'vendors = ["other"]\n', False),  # the second book has no such offer
+        (SECOND_BOOK, 'offers = ["first/shop", "second/shop-ebook"]\n', False),
+        ("", "", False),  # one book
+    ],
+)
+def test_check_warns_when_a_sale_puts_every_book_of_several_on_sale(
+    write_catalog, runner, books, extra, warned
+):
+    from storefront.cli import main
+
+    text = MINIMAL_CATALOG + books + CAMPAIGN + extra
+    catalog = load_catalog(write_catalog(text))
+    assert bool(catalog.warnings) == warned
+    result = runner.invoke(main, ["check", "--catalog", str(write_catalog(text))])
+    assert result.exit_code == 0, result.output
+    if warned:
+        (warning,) = catalog.warnings
+        assert warning.line == line_of(text, "[[campaigns]]") and warning.path == "campaigns[0]"
+        assert "puts every book on sale (2 books)" in warning.message
+        assert result.stderr.strip() == f"warning: {warning}"
+    else:
+        assert "warning" not in result.stderr
+
+
+def test_builtin_sale_is_scoped_to_genesis_so_a_new_book_is_not_on_sale(write_catalog):
+    builtin = builtin_catalog_path().read_text(encoding="utf-8")
+    assert load_catalog().campaign("apollo8-anniversary").books == ("genesis",)
+    new_book = SECOND_BOOK.replace('vendor = "shop"', 'vendor = "ebookit"').replace(
+        'url = "https://shop.example/second"', 'url = "https://www.ebookit.com/second"'
+    )
+    assert not load_catalog(write_catalog(builtin + new_book)).warnings
+    unscoped = builtin.replace('books = ["genesis"]', "")
+    (warning,) = load_catalog(write_catalog(unscoped + new_book)).warnings
+    assert "'apollo8-anniversary' puts every book on sale" in warning.message

@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import convert as c
+from .errors import CatalogProblem
 from .spec import spec
 from .territory import lookup
 
@@ -230,6 +231,8 @@ class Catalog:
     books: tuple[Book, ...] = spec(required=True, nested=True)
     campaigns: tuple[Campaign, ...] = spec(nested=True, default=())
     support: tuple[SupportMethod, ...] = spec(nested=True, default=())
+    # Not errors: what `storefront check` points out (a sale that covers every book).
+    warnings: tuple[CatalogProblem, ...] = ()
 
     def book(self, slug: str) -> Book | None:
         return next((b for b in self.books if b.slug == slug), None)

@@ -58,6 +58,7 @@ class CatalogReader:
         if self.v.problems or site is None:
             raise CatalogError(sorted(self.v.problems, key=lambda p: p.line or 0))
         return Catalog(
+            warnings=tuple(self.sale_warnings(campaigns, books)),
             path=self.path,
             version=version,
             site=site,
@@ -307,6 +308,23 @@ class CatalogReader:
         campaigns = self.v.array(data, "campaigns", campaign)
         self.v.unique(campaigns, "campaigns", lambda x: x.slug, "campaign slug")
         return campaigns
+
+    def sale_warnings(self, campaigns: list[Campaign], books: list[Book]) -> list:
+        """A sale with no ``books`` or ``offers`` that reaches every book of several."""
+        found = Validator(self.path, self.v.lines)
+        if len(books) < 2:
+            return []
+        for i, campaign in enumerate(campaigns):
+            if campaign.kind != "sale" or campaign.books or campaign.offers:
+                continue
+            reached = [b for b in books if any(campaign.applies_to(o) for o in b.offers)]
+            if len(reached) == len(books):
+                found.error(
+                    f"campaigns[{i}]",
+                    f"the sale '{campaign.slug}' puts every book on sale ({len(books)} books): "
+                    "name the books it is for with books = [...]",
+                )
+        return found.problems
 
     def support(self, data: Any) -> list[SupportMethod]:
         methods = self.v.array(data, "support", self.simple(SupportMethod))
