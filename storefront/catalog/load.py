@@ -13,7 +13,10 @@ from pathlib import Path
 from .errors import CatalogError, CatalogProblem
 from .lines import build_line_map
 from .model import Catalog
+from .nesting import MAX_NESTING, too_deep_line
 from .reader import CatalogReader
+
+_TOO_DEEP = f"values nested too deeply (more than {MAX_NESTING} levels of [ ] or {{ }})"
 
 
 def builtin_catalog_path() -> Path:
@@ -23,8 +26,13 @@ def builtin_catalog_path() -> Path:
 
 def parse_catalog(text: str, path: Path) -> Catalog:
     """Validate catalog ``text`` (read from ``path``) and build the model."""
+    deep = too_deep_line(text)
+    if deep is not None:
+        raise CatalogError([CatalogProblem(path.name, deep, "", _TOO_DEEP)])
     try:
         data = tomllib.loads(text, parse_float=Decimal)
+    except RecursionError:  # the scan above should make this unreachable: still no traceback
+        raise CatalogError([CatalogProblem(path.name, None, "", _TOO_DEEP)]) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", message)
