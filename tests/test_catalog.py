@@ -542,3 +542,38 @@ def test_builtin_sale_is_scoped_to_genesis_so_a_new_book_is_not_on_sale(write_ca
     unscoped = builtin.replace('books = ["genesis"]', "")
     (warning,) = load_catalog(write_catalog(unscoped + new_book)).warnings
     assert "'apollo8-anniversary' puts every book on sale" in warning.message
+
+
+@pytest.mark.parametrize(
+    ("vendor", "change"),
+    [
+        (
+            "Other Store!",
+            replace(
+                'slug = "other"\nname = "Other Store"',
+                'slug = "Other Store!"\nname = "Other Store"',
+            ),
+        ),
+        ("other", replace('name = "Other Store"\n', "")),  # refused for a missing name
+    ],
+    ids=["bad slug", "missing name"],
+)
+def test_a_refused_vendor_is_one_error_not_one_more_per_offer(tmp_path, vendor, change):
+    text = change(MINIMAL_CATALOG).replace('vendor = "other"', f'vendor = "{vendor}"')
+    text += textwrap.dedent(f"""
+        [[books]]
+        slug = "second"
+        title = "Second"
+        authors = ["A. Writer"]
+        description = "Another."
+        [[books.editions]]
+        format = "ebook"
+        [[books.editions.offers]]
+        vendor = "{vendor}"
+        url = "https://other.example/second"
+        currency = "USD"
+    """)
+    problems = problems_of(text, tmp_path)
+    assert [p.path for p in problems] == [
+        "vendors[1].slug" if vendor != "other" else "vendors[1].name"
+    ], [str(p) for p in problems]

@@ -42,6 +42,9 @@ class CatalogReader:
         self.base = path.parent
         self.data = data
         self.v = Validator(path, lines)
+        # Slugs as written of [[vendors]] that were refused: their offers are not
+        # reported again (one error for the vendor, not one more per offer).
+        self.rejected_vendors: set[str] = set()
 
     def table(self, cls: type, data: Any, path: str) -> dict | None:
         """Check ``data`` against the field specs of ``cls``."""
@@ -89,6 +92,9 @@ class CatalogReader:
         def vendor(item: Any, path: str) -> Vendor | None:
             d = self.table(Vendor, item, path)
             if not d or not has_required(Vendor, d):
+                written = item.get("slug") if isinstance(item, dict) else None
+                if isinstance(written, str):
+                    self.rejected_vendors.add(written.strip())
                 return None
             affiliate = None
             if "affiliate" in d:
@@ -203,11 +209,16 @@ class CatalogReader:
         return build(Edition, d, offers=tuple(offers))
 
     def offer(self, item: Any, path: str, book: str, fmt: str, vendors: set[str]) -> Offer | None:
-        d = self.table(Offer, item, path)
+        written = item.get("vendor") if isinstance(item, dict) else None
+        rejected = isinstance(written, str) and written.strip() in self.rejected_vendors
+        spec = table_spec(Offer, self.base)
+        if rejected:
+            spec["vendor"] = (c.raw, True)  # the vendor's own error says what is wrong
+        d = self.v.table(item, path, spec)
         if d is None:
             return None
-        ok = has_required(Offer, d)
-        if "vendor" in d and d["vendor"] not in vendors:
+        ok = has_required(Offer, d) and not rejected
+        if "vendor" in d and d["vendor"] not in vendors and not rejected:
             self.v.error(f"{path}.vendor", f"unknown vendor '{d['vendor']}' (not in [[vendors]])")
             ok = False
         # Decimal places are checked against the currency, or cents when it is unknown.
