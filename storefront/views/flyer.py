@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, request
 
-from widgets.flyer import (
+from widgets.print import (
     PIECES,
     FlyerError,
     FlyerFitError,
