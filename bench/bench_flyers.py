@@ -57,8 +57,8 @@ def rss_mb() -> float:
 
 def campaign_jobs():
     from storefront.catalog import load_catalog
-    from storefront.commands.flyers import prepare_jobs
     from storefront.urls import Urls
+    from widgets.print import prepare_jobs
 
     catalog = load_catalog()
     campaign = catalog.campaign(CAMPAIGN)
@@ -91,7 +91,7 @@ def bare_render(documents: list[str]) -> None:
 
 def our_regeneration(prepare, workers: int, out_dir: Path) -> None:
     import widgets.print as flyer
-    from storefront.commands.flyers import regenerate
+    from widgets.print import regenerate
 
     flyer.reset_renderer()  # a new process would start without one
     summary = regenerate(prepare(), out_dir, workers=workers, force=True)
@@ -179,7 +179,7 @@ def bench_rss(renders: int, bare_renders: int) -> None:
 
 
 def bench_skip() -> None:
-    from storefront.commands.flyers import regenerate
+    from widgets.print import regenerate
 
     prepare = campaign_jobs()
     with tempfile.TemporaryDirectory() as tmp:
