@@ -43,7 +43,7 @@ from urllib.request import url2pathname
 
 from storefront.catalog import Book, Campaign, Catalog, Quote, Vendor
 from storefront.presentation import BookView, present_book
-from storefront.pricing import utcnow
+from storefront.pricing import campaign_covers, utcnow
 from storefront.templating import render
 from storefront.urls import FLYER_SIZES, Urls
 
@@ -287,15 +287,6 @@ def output_name(book: str, piece: str, campaign: str | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- campaigns
-
-
-def campaign_covers(campaign: Campaign, book: Book) -> bool:
-    """Whether ``campaign`` is about ``book`` (a sale must discount one of its offers)."""
-    if campaign.books and book.slug not in campaign.books:
-        return False
-    if campaign.kind == "sale":
-        return any(campaign.applies_to(o) and o.price is not None for o in book.offers)
-    return True
 
 
 def resolve_campaign(
