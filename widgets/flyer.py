@@ -49,7 +49,7 @@ from storefront.urls import FLYER_SIZES, Urls
 
 from .cover import book_cover
 from .qr import qr_svg
-from .reproducible import source_date
+from .reproducible import code_digest, source_date
 
 logger = logging.getLogger(__name__)
 
@@ -420,8 +420,8 @@ def _piece_context(
 
 @cache
 def _code_digest() -> str:
-    """Hash this module and the bundled fonts: a change to either rebuilds every piece."""
-    h = hashlib.sha256(Path(__file__).read_bytes())
+    """Hash the code, templates and fonts: a change to any of them rebuilds every piece."""
+    h = hashlib.sha256(code_digest().encode())
     for *_, filename in FONT_FACES:
         h.update((FONTS_DIR / filename).read_bytes())
     h.update(package_version("weasyprint").encode())
