@@ -204,41 +204,44 @@ def _check_cover(cover: CoverImage, book: Book) -> None:
                 )
 
 
-class _SampleWriter(epub.EpubWriter):
-    """ebooklib's writer with ``xml:lang`` on ``<package>`` and a reproducible zip."""
-
-    def __init__(self, out, book, options, language: str, date_time: tuple):
-        super().__init__(out, book, options)
-        self.language = language
-        self.date_time = date_time
-
-    def _write_opf_file(self, root):
-        root.set("{http://www.w3.org/XML/1998/namespace}lang", self.language)
-        super()._write_opf_file(root)
-
-    def write(self):
-        with zipfile.ZipFile(self.file_name, "w") as archive:
-            self.out = _FixedTimeZip(archive, self.date_time)
-            # The mimetype entry comes first and uncompressed (OCF).
-            self.out.writestr("mimetype", EPUB_MEDIA_TYPE, compress_type=zipfile.ZIP_STORED)
-            self._write_container()
-            self._write_opf()
-            self._write_items()
+_CONTAINER_NS = {"c": "urn:oasis:names:tc:opendocument:xmlns:container"}
 
 
-class _FixedTimeZip:
-    """The part of ``ZipFile`` ebooklib uses, with one timestamp and mode for every entry."""
+def _package_path(archive: zipfile.ZipFile) -> str:
+    """The package document's name, read from ``META-INF/container.xml`` (OCF)."""
+    container = etree.fromstring(archive.read("META-INF/container.xml"))
+    return container.xpath("string(c:rootfiles/c:rootfile/@full-path)", namespaces=_CONTAINER_NS)
 
-    def __init__(self, archive: zipfile.ZipFile, date_time: tuple):
-        self.archive = archive
-        self.date_time = date_time
 
-    def writestr(self, name: str, data, compress_type: int = zipfile.ZIP_DEFLATED) -> None:
-        info = zipfile.ZipInfo(name, date_time=self.date_time)
-        info.compress_type = compress_type
-        info.create_system = 3  # unix, on every platform
-        info.external_attr = 0o100644 << 16
-        self.archive.writestr(info, data, compresslevel=9)
+def _with_language(package: bytes, language: str) -> bytes:
+    """Put ``xml:lang`` on ``<package>``: DAISY Ace wants it and ebooklib has no option."""
+    root = etree.fromstring(package)
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    return etree.tostring(root, pretty_print=True, encoding="utf-8", xml_declaration=True)
+
+
+def _reproducible(data: bytes, language: str, date_time: tuple) -> bytes:
+    """Re-pack an EPUB written by ebooklib: one timestamp and mode for every entry.
+
+    Only public interfaces: ebooklib's ``write_epub`` makes the package, and the
+    standard ``zipfile`` copies its entries in order (the ``mimetype`` entry first
+    and uncompressed, as OCF requires) with fixed metadata, so the same input is
+    the same bytes on every machine.
+    """
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as archive:
+        package = _package_path(source)
+        for entry in source.infolist():
+            body = source.read(entry)
+            if entry.filename == package:
+                body = _with_language(body, language)
+            info = zipfile.ZipInfo(entry.filename, date_time=date_time)
+            stored = entry.filename == "mimetype"
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, on every platform
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, body, compresslevel=None if stored else 9)
+    return out.getvalue()
 
 
 @lru_cache(maxsize=256)
@@ -403,15 +406,15 @@ def build_sample(
         {"href": p.file_name, "title": p.title, "type": p.landmark} for p in pages if p.landmark
     ]
 
-    out = io.BytesIO()
+    written = io.BytesIO()
     options = {
         "mtime": stamp,
         "epub3_pages": False,
         "epub2_guide": False,
         "landmark_title": "Landmarks",
+        "raise_exceptions": True,
     }
-    writer = _SampleWriter(out, ebook, options, language, stamp.timetuple()[:6])
-    writer.process()
-    writer.write()
-    logger.info("built the EPUB sample of %s: %d bytes", book.slug, out.tell())
-    return out.getvalue()
+    epub.write_epub(written, ebook, options)
+    data = _reproducible(written.getvalue(), language, stamp.timetuple()[:6])
+    logger.info("built the EPUB sample of %s: %d bytes", book.slug, len(data))
+    return data
