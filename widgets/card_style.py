@@ -51,8 +51,9 @@ TEXT_PAIRS: tuple[tuple[str, str], ...] = (
     ("sale", "panel"),
 )
 
-_SANS = "system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"
-_SERIF = "Georgia,'Iowan Old Style','Times New Roman',serif"
+# Family names unquoted (valid CSS): WordPress's kses mangles quotes in a style attribute.
+_SANS = "system-ui,-apple-system,Segoe UI,Roboto,Helvetica Neue,Arial,sans-serif"
+_SERIF = "Georgia,Iowan Old Style,Times New Roman,serif"
 
 # Element name -> declarations. ``{ink}`` etc. are palette colours: a custom property in
 # class mode, the colour itself in inline mode. Sizes are px or em, never rem: on a host
@@ -156,6 +157,55 @@ STYLES: dict[str, str] = {
     ),
 }
 
+# The static snippet is pasted into WordPress, whose kses keeps only some properties in a
+# ``style`` attribute (``safecss_filter_attr``, WordPress 6.1) and no ``display``,
+# ``position`` or ``box-shadow``. Inline mode writes only these (tests/test_wordpress.py
+# runs the real kses), and lays the card out with floats where the classes use flex.
+KSES_PROPERTIES = frozenset(
+    "background background-color border border-radius border-left border-top "
+    "border-bottom border-right color font-family font-size font-style font-weight "
+    "letter-spacing line-height text-align text-decoration text-transform height min-height "
+    "max-height width min-width max-width margin padding float clear overflow cursor "
+    "vertical-align list-style-type".split()
+)
+INLINE_STYLES: dict[str, str] = {
+    # No width, max-width or margin: the host's column decides (WordPress centres its
+    # blocks in the content width and spaces them with margins).
+    "root": (
+        "padding:16px;border:1px solid {line};border-radius:10px;background:{paper};"
+        f"color:{{ink}};font-family:{_SANS};font-size:16px;font-weight:400;line-height:1.45;"
+        "text-align:left"
+    ),
+    "row": "overflow:hidden;margin:0;padding:0",
+    "cover": "float:left;width:112px;margin:0 16px 8px 0;padding:0;line-height:0",
+    "cover-small": "float:left;width:44px;margin:0 14px 8px 0;padding:0;line-height:0",
+    "cover-compact": "float:left;width:84px;margin:0 16px 8px 0;padding:0;line-height:0",
+    "img": "width:100%;height:auto;max-width:100%;margin:0;border:0;border-radius:4px;"
+    "vertical-align:top",
+    # A box that makes its own formatting context sits beside the float, or below it
+    # when narrower than its min-width: the float version of flex-wrap.
+    "main": "overflow:hidden;min-width:200px;margin:0;padding:0",
+    "main-compact": "overflow:hidden;min-width:120px;margin:0;padding:0",
+    "banner-row": "overflow:hidden;margin:0;padding:0",
+    "banner-text": "overflow:hidden;min-width:180px;margin:0 0 8px;padding:0",
+    "buttons": "overflow:hidden;margin:0;padding:0;list-style-type:none",
+    "banner-buttons": "overflow:hidden;clear:both;margin:0;padding:0;list-style-type:none",
+    "buttons-stack": "margin:10px 0 0;padding:0;list-style-type:none",
+    "item": "float:left;margin:0 6px 6px 0;padding:0;list-style-type:none",
+    "item-stack": "overflow:hidden;margin:0 0 6px;padding:0;list-style-type:none",
+    "buy": (
+        "float:left;margin:0;padding:7px 11px;border:2px solid {accent};border-radius:6px;"
+        f"background:transparent;color:{{accent}};font-family:{_SANS};font-size:14px;"
+        "font-weight:600;line-height:1.25;text-decoration:none;text-align:center;cursor:pointer"
+    ),
+    "buy-block": "width:calc(100% - 26px)",  # 100% less the padding and border
+    "ways": "margin:12px 0 0;padding:0;list-style-type:none",
+    "way": "margin:0 0 8px;padding:8px 10px;border-radius:6px;background:{panel};"
+    "list-style-type:none;color:{ink}",
+    # Visually hidden, still read: the only way kses leaves (no position, no clip).
+    "vh": "font-size:0;line-height:0;margin:0;padding:0;border:0",
+}
+
 # Only in class mode: interaction states that an inline style cannot express.
 _EXTRA_CSS = (
     ".sf a:focus-visible{{outline:3px solid {focus};outline-offset:2px}}"
@@ -178,22 +228,24 @@ def _colour(token: str, theme: str) -> str:
 def inline_style(names: Iterable[str], theme: str) -> str:
     """Merge the declarations of ``names`` into one ``style`` value for ``theme``.
 
-    For ``auto``, each colour declaration is written twice: the light colour first,
+    Only :data:`KSES_PROPERTIES` are written, from :data:`INLINE_STYLES` where the
+    inline layout differs. For ``auto``, each colour declaration is written twice: the light colour first,
     then ``light-dark()``; a browser without ``light-dark()`` drops the second and
-    keeps the light card.
+    keeps the light card (as WordPress's kses does: it keeps no ``light-dark()``).
     """
     out: list[str] = []
     for name in names:
-        for declaration in STYLES[name].split(";"):
+        for declaration in INLINE_STYLES.get(name, STYLES[name]).split(";"):
+            if declaration.partition(":")[0] not in KSES_PROPERTIES:
+                continue
             if "{" not in declaration:
                 out.append(declaration)
                 continue
             if theme == "auto":
                 out.append(_TOKEN.sub(lambda m: PALETTES["light"][m[1]], declaration))
             out.append(_TOKEN.sub(lambda m: _colour(m[1], theme), declaration))
-    if "root" in names:
-        # light-dark() resolves by the element's colour scheme.
-        out.append("color-scheme:" + {"auto": "light dark"}.get(theme, theme))
+    if "root" in names and theme == "auto":
+        out.append("color-scheme:light dark")  # light-dark() resolves by it
     return ";".join(out)
 
 
