@@ -229,9 +229,9 @@ def inline_style(names: Iterable[str], theme: str) -> str:
     """Merge the declarations of ``names`` into one ``style`` value for ``theme``.
 
     Only :data:`KSES_PROPERTIES` are written, from :data:`INLINE_STYLES` where the
-    inline layout differs. For ``auto``, each colour declaration is written twice: the light colour first,
-    then ``light-dark()``; a browser without ``light-dark()`` drops the second and
-    keeps the light card (as WordPress's kses does: it keeps no ``light-dark()``).
+    inline layout differs. For ``auto``, each colour declaration is written twice: the
+    light colour first, then ``light-dark()``; a browser without ``light-dark()`` drops
+    the second and keeps the light card (as WordPress's kses does: it keeps no ``light-dark()``).
     """
     out: list[str] = []
     for name in names:
