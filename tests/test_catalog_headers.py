@@ -131,7 +131,7 @@ TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 @pytest.mark.parametrize("slug", ["genesis", "a", "leaving-earth-2", "x" * 64])
 def test_file_names_in_headers_are_built_from_slugs_that_are_tokens(slug):
     from widgets.epub import sample_filename
-    from widgets.flyer import PIECES, output_name
+    from widgets.print import PIECES, output_name
 
     assert SLUG_RE.match(slug)
     book = type("B", (), {"slug": slug})()
