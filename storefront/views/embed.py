@@ -28,7 +28,7 @@ from widgets.card import (
 from widgets.oembed import OEmbedError, book_for_url, build_oembed, card_size
 
 from ..state import Rendered, make_rendered
-from ..templating import templates_dir
+from ..templating import render as render_template
 from . import header_hook, send_rendered, storefront
 from .books import get_book
 
@@ -44,20 +44,19 @@ def _card(slug: str, kind: str, render, csp: bool = False) -> Response:
     """Answer one card request (``kind`` is the output) from the render cache."""
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
-    # Keyed on the raw query string: a repeat request skips parsing as well as
-    # rendering (the hot path of every page view on every blog that embeds a card).
-    # Bad options never reach the cache: the build raises before anything is stored.
-    key = ("card", kind, catalog.version, slug, request.environ.get("QUERY_STRING", ""))
+    book = get_book(slug)
+    args = request.args
+    try:
+        layout, theme, options = parse_card(
+            catalog, book, **{name: args.get(name) for name in _CARD_ARGS}
+        )
+    except CardOptionError as exc:
+        abort(400, str(exc))
+    # Keyed on the parsed options, not the query string: junk parameters, their order
+    # or spelling (``quote=01``) never cause a render or push a card out of the cache.
+    key = ("card", kind, catalog.version, book.slug, layout, theme, options)
 
     def build() -> tuple[str, str]:
-        book = get_book(slug)
-        args = request.args
-        try:
-            layout, theme, options = parse_card(
-                catalog, book, **{name: args.get(name) for name in _CARD_ARGS}
-            )
-        except CardOptionError as exc:
-            abort(400, str(exc))
         view = build_card_view(catalog, book, at, sf.urls, layout, options)
         return render(view, layout, theme, options), "text/html"
 
@@ -89,16 +88,16 @@ def fragment(slug: str) -> Response:
 
 
 @cache
-def _widget_js() -> Rendered:
+def _widget_js(static_files: bool) -> Rendered:
     # Constant per process: valid in every price window.
-    source = (templates_dir() / "embed" / "widget.js").read_text(encoding="utf-8")
+    source = render_template("embed/widget.js", static_files=static_files)
     return make_rendered(source, "text/javascript", (None, None))
 
 
 @bp.get("/widget.js")
 def widget_js() -> Response:
     """The script embed: renders every ``[data-storefront-book]`` element on the host page."""
-    rendered = _widget_js()
+    rendered = _widget_js(storefront().urls.static_files)
     return send_rendered(
         rendered, storefront().now(), replay=True, max_age=WIDGET_MAX_AGE, swr=WIDGET_SWR
     )
@@ -109,29 +108,28 @@ def oembed() -> Response:
     """oEmbed 1.0 for book page URLs: ``rich`` JSON; 404 if not ours, 501 for XML."""
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
-    # Keyed on the raw query string, as cards are: a repeat request parses nothing.
-    key = ("oembed", catalog.version, request.environ.get("QUERY_STRING", ""))
+    args = request.args
+    fmt = args.get("format", "json").lower()
+    if fmt != "json":
+        abort(501, f"format '{fmt}' is not supported: use format=json")
+    url = args.get("url", "").strip()
+    if not url:
+        abort(400, "the url parameter is required: the address of a book page")
+    book = book_for_url(catalog, sf.urls, url)
+    if book is None:
+        abort(404, f"'{url}' is not a book page of {sf.urls.base_url}")
+    asked = args.get("layout") or None
+    try:
+        layout, theme, _ = parse_card(catalog, book, layout=asked, theme=args.get("theme"))
+        layout, size = card_size(asked and layout, args.get("maxwidth"), args.get("maxheight"))
+    except CardOptionError as exc:
+        abort(400, str(exc))
+    except OEmbedError as exc:
+        abort(exc.status, str(exc))
+    # Keyed on what the answer depends on: equal requests share one entry, junk does not add.
+    key = ("oembed", catalog.version, book.slug, layout, theme, size)
 
     def build() -> tuple[str, str]:
-        args = request.args
-        fmt = args.get("format", "json").lower()
-        if fmt != "json":
-            abort(501, f"format '{fmt}' is not supported: use format=json")
-        url = args.get("url", "").strip()
-        if not url:
-            abort(400, "the url parameter is required: the address of a book page")
-        book = book_for_url(catalog, sf.urls, url)
-        if book is None:
-            abort(404, f"'{url}' is not a book page of {sf.urls.base_url}")
-        try:
-            layout, theme, _ = parse_card(
-                catalog, book, layout=args.get("layout"), theme=args.get("theme")
-            )
-            size = card_size(layout, args.get("maxwidth"), args.get("maxheight"))
-        except CardOptionError as exc:
-            abort(400, str(exc))
-        except OEmbedError as exc:
-            abort(exc.status, str(exc))
         data = build_oembed(catalog, book, sf.urls, layout=layout, theme=theme, size=size)
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")), "application/json"
 
