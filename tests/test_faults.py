@@ -29,8 +29,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.faults import BlackHole, Clicker, PrivatePostgres, summary
+
 from .conftest import require
-from .faults import BlackHole, Clicker, PrivatePostgres, summary
 from .test_click_load import Server, storefront_server
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Fault injection for tests and the bench: a private PostgreSQL, a TCP black hole, a clicker.
+"""Fault injection for the bench and tests: a private PostgreSQL, a TCP black hole, a clicker.
 
 - :class:`PrivatePostgres`: a PostgreSQL cluster of our own (``initdb`` and ``pg_ctl`` in
   a temporary folder, its own port and socket folder). Only its processes are ever
