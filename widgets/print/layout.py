@@ -27,7 +27,7 @@ from storefront.urls import Urls
 from ..cover import book_cover
 from ..qr import qr_svg
 from ..reproducible import source_date
-from .fonts import FONT_FACES, FONTS_DIR
+from ..typefaces import FONT_FACES, FONTS_DIR, FontSet, font_set, missing_glyphs, uncovered_message
 from .pieces import PIECES, FlyerError, Piece, get_piece, output_name
 
 # Vendors a bookstore or library will not display: Amazon and its brands.
@@ -90,6 +90,8 @@ class PieceJob:
     campaign: str | None
     html: str
     css: str
+    fonts_css: str  # the @font-face rules (bundled fonts and the catalog's font files)
+    font_files: tuple[str, ...]  # the catalog's font files the renderer may read
     created: str  # PDF creation date (ISO 8601, UTC): not part of the digest
     digest: str  # sha256 of every input that changes the output
 
@@ -137,6 +139,7 @@ def piece_context(
     catalog: Catalog, book: Book, piece: Piece, urls: Urls, campaign: Campaign | None, at: datetime
 ) -> dict:
     """Return the template context of ``piece`` for ``book`` as it is at ``at``."""
+    fonts = font_set(catalog)
     shown_book = without_amazon(catalog, book) if piece.bookstore else book
     view: BookView = present_book(
         catalog, shown_book, at, urls, src=piece.src, campaign=campaign.slug if campaign else None
@@ -145,12 +148,13 @@ def piece_context(
     shown = campaign or (view.sale.campaign if view.sale else None)
     tag = shown.slug if shown else None
     qr_url = urls.chooser(book.slug, src="qr", campaign=tag, absolute=True)
-    cover = book_cover(book)
+    cover = book_cover(book, fonts)
     offers = [o for f in view.formats for o in f.offers]
     preferred = next((o for o in offers if o.offer.preferred and o.offer.reason), None)
     isbns = [(f.label, f.edition.isbn) for f in view.formats if f.edition.isbn]
     return {
         "piece": piece,
+        "fonts": fonts,
         "view": view,
         "book": book,
         "site": catalog.site,
@@ -178,6 +182,16 @@ def piece_context(
     }
 
 
+def check_fonts(catalog: Catalog, book: Book, piece: Piece, fonts: FontSet) -> None:
+    """Refuse to print text no configured font can draw (it would print as empty boxes)."""
+    problems = list(fonts.problems)
+    problems += [(p, uncovered_message(c)) for p, c in missing_glyphs(catalog, [book])]
+    if problems:
+        path, message = problems[0]
+        more = f" (and {len(problems) - 1} more: run storefront check)" if len(problems) > 1 else ""
+        raise FlyerError(f"{piece.name} for book '{book.slug}': {path}: {message}{more}")
+
+
 @cache
 def code_digest() -> str:
     """Hash the code and fonts that draw the pieces: a change to any rebuilds every piece.
@@ -186,7 +200,9 @@ def code_digest() -> str:
     bundled fonts, and the versions of WeasyPrint and pdfium.
     """
     here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py")) + [here.parent / "cover.py", here.parent / "qr.py"]
+    sources = sorted(here.glob("*.py")) + [
+        here.parent / n for n in ("cover.py", "qr.py", "typefaces.py")
+    ]
     h = hashlib.sha256()
     for path in sources:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -216,12 +232,15 @@ def prepare_piece(
     piece is not rebuilt just because time passed.
     """
     spec = get_piece(piece)
+    fonts = font_set(catalog)
+    check_fonts(catalog, book, spec, fonts)
     if campaign is not None:
         at = campaign.starts
     at = at or utcnow()
     context = piece_context(catalog, book, spec, urls, campaign, at)
     html = render(spec.template, g=spec.geometry, **context)
-    css = render(spec.stylesheet, g=spec.geometry, piece=spec)
+    css = render(spec.stylesheet, g=spec.geometry, piece=spec, fonts=fonts)
+    fonts_css = fonts.face_css()
     stamp = source_date(created).strftime("%Y-%m-%dT%H:%M:%SZ")
     digest = hashlib.sha256(
         json.dumps(
@@ -231,6 +250,7 @@ def prepare_piece(
                 "fits": [(f.field, f.base, f.minimum) for f in spec.fits],
                 "html": html,
                 "css": css,
+                "fonts": [fonts_css, fonts.digest()],
                 # A pinned creation date is part of the bytes; "now" is not an input.
                 "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH", ""),
             },
@@ -243,6 +263,8 @@ def prepare_piece(
         campaign=campaign.slug if campaign else None,
         html=html,
         css=css,
+        fonts_css=fonts_css,
+        font_files=fonts.font_files(),
         created=stamp,
         digest=digest,
     )
