@@ -28,7 +28,7 @@ from widgets.card import (
 from widgets.oembed import OEmbedError, book_for_url, build_oembed, card_size
 
 from ..state import Rendered, make_rendered
-from ..templating import templates_dir
+from ..templating import render as render_template
 from . import send_rendered, storefront
 from .books import get_book
 
@@ -85,16 +85,16 @@ def fragment(slug: str) -> Response:
 
 
 @cache
-def _widget_js() -> Rendered:
+def _widget_js(static_files: bool) -> Rendered:
     # Constant per process: valid in every price window.
-    source = (templates_dir() / "embed" / "widget.js").read_text(encoding="utf-8")
+    source = render_template("embed/widget.js", static_files=static_files)
     return make_rendered(source, "text/javascript", (None, None))
 
 
 @bp.get("/widget.js")
 def widget_js() -> Response:
     """The script embed: renders every ``[data-storefront-book]`` element on the host page."""
-    rendered = _widget_js()
+    rendered = _widget_js(storefront().urls.static_files)
     return send_rendered(
         rendered, storefront().now(), replay=True, max_age=WIDGET_MAX_AGE, swr=WIDGET_SWR
     )

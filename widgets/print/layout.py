@@ -15,19 +15,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache, lru_cache
 from importlib.metadata import version as package_version
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from storefront.catalog import Book, Campaign, Catalog, Quote, Vendor
 from storefront.presentation import BookView, present_book
-from storefront.pricing import utcnow
+from storefront.pricing import campaign_covers, utcnow
 from storefront.templating import render
 from storefront.urls import Urls
 
 from ..cover import book_cover
 from ..qr import qr_svg
+from ..reproducible import code_digest as tree_digest
 from ..reproducible import source_date
-from ..typefaces import FONT_FACES, FONTS_DIR, FontSet, font_set, missing_glyphs, uncovered_message
+from ..typefaces import FontSet, font_set, missing_glyphs, uncovered_message
 from .pieces import PIECES, FlyerError, Piece, get_piece, output_name
 
 # Vendors a bookstore or library will not display: Amazon and its brands.
@@ -35,15 +35,6 @@ AMAZON_BRANDS = ("amazon", "audible", "kindle")
 
 
 # --------------------------------------------------------------------------- campaigns
-
-
-def campaign_covers(campaign: Campaign, book: Book) -> bool:
-    """Whether ``campaign`` is about ``book`` (a sale must discount one of its offers)."""
-    if campaign.books and book.slug not in campaign.books:
-        return False
-    if campaign.kind == "sale":
-        return any(campaign.applies_to(o) and o.price is not None for o in book.offers)
-    return True
 
 
 def resolve_campaign(
@@ -194,20 +185,12 @@ def check_fonts(catalog: Catalog, book: Book, piece: Piece, fonts: FontSet) -> N
 
 @cache
 def code_digest() -> str:
-    """Hash the code and fonts that draw the pieces: a change to any rebuilds every piece.
+    """Hash the code, templates and fonts that draw the pieces: a change to any rebuilds them.
 
-    Every module of this package and the renderers it calls (cover, QR code), the
-    bundled fonts, and the versions of WeasyPrint and pdfium.
+    Every module, template and font of the tree (see :func:`widgets.reproducible.code_digest`),
+    and the versions of WeasyPrint and pdfium.
     """
-    here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py")) + [
-        here.parent / n for n in ("cover.py", "qr.py", "typefaces.py")
-    ]
-    h = hashlib.sha256()
-    for path in sources:
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    for *_, filename in FONT_FACES:
-        h.update((FONTS_DIR / filename).read_bytes())
+    h = hashlib.sha256(tree_digest().encode())
     h.update(package_version("weasyprint").encode())
     h.update(package_version("pypdfium2").encode())
     return h.hexdigest()
