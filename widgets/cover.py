@@ -261,6 +261,7 @@ def cover_layout(book: Book, fonts: FontSet | None = None, *, strict: bool = Fal
     )
     author_lines, credit_lines = _layout_zone(book.slug, bottom, BOTTOM_ZONE, fonts, strict)
     return {
+        "moon_y": MOON_Y,
         "series_lines": series_lines,
         "title_lines": title_lines,
         "subtitle_lines": subtitle_lines,
@@ -285,7 +286,6 @@ def render_typographic_cover(
         book=book,
         width=COVER_WIDTH,
         height=COVER_HEIGHT,
-        moon_y=MOON_Y,
         font_family=fonts.serif + ", Georgia, serif",
         author=", ".join(book.authors),
         direction=text_direction,

@@ -242,7 +242,7 @@ def scripts_of(code: str) -> tuple[str, ...]:
 
 def font_set(catalog: Catalog) -> FontSet:
     """The fonts ``catalog`` prints with (``site.fonts``, resolved next to the catalog)."""
-    fonts = getattr(catalog.site, "fonts", None) or {}
+    fonts = catalog.site.fonts
     return _font_set(catalog.path.resolve().parent, tuple(fonts.items()))
 
 

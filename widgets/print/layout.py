@@ -17,18 +17,20 @@ from functools import cache, lru_cache
 from importlib.metadata import version as package_version
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
+
 from storefront.catalog import Book, Campaign, Catalog, Quote, Vendor
 from storefront.presentation import BookView, present_book
 from storefront.pricing import campaign_covers, utcnow
 from storefront.templating import render
 from storefront.urls import Urls
 
-from ..cover import book_cover
+from ..cover import CoverFitError, book_cover, cover_layout
 from ..qr import qr_svg
 from ..reproducible import code_digest as tree_digest
 from ..reproducible import source_date
-from ..typefaces import FontSet, font_set, missing_glyphs, uncovered_message
-from .pieces import PIECES, FlyerError, Piece, get_piece, output_name
+from ..typefaces import FontSet, font_set, missing_glyphs, text_direction, uncovered_message
+from .pieces import PIECES, FlyerError, FlyerFitError, Piece, get_piece, output_name
 
 # Vendors a bookstore or library will not display: Amazon and its brands.
 AMAZON_BRANDS = ("amazon", "audible", "kindle")
@@ -139,7 +141,16 @@ def piece_context(
     shown = campaign or (view.sale.campaign if view.sale else None)
     tag = shown.slug if shown else None
     qr_url = urls.chooser(book.slug, src="qr", campaign=tag, absolute=True)
-    cover = book_cover(book, fonts)
+    if book.cover is None:
+        # WeasyPrint draws SVG text letter by letter (no shaping): the pieces set the
+        # typographic cover as HTML from the same layout.
+        try:
+            cover, cover_src = cover_layout(book, fonts, strict=True), None
+        except CoverFitError as exc:
+            raise FlyerFitError(piece.name, book.slug, f"cover {exc.field}", exc.detail) from None
+    else:
+        image = book_cover(book)
+        cover, cover_src = None, _data_uri(image.data, image.media_type)
     offers = [o for f in view.formats for o in f.offers]
     preferred = next((o for o in offers if o.offer.preferred and o.offer.reason), None)
     isbns = [(f.label, f.edition.isbn) for f in view.formats if f.edition.isbn]
@@ -156,7 +167,10 @@ def piece_context(
         "giving": catalog.support if shown and shown.kind == "fundraiser" else (),
         "quote_columns": split_quotes(book.quotes),
         "featured": book.featured_quote,
-        "cover_src": _data_uri(cover.data, cover.media_type),
+        "cover": cover,
+        "cover_src": cover_src,
+        "direction": text_direction,
+        "dir_attr": dir_attr,
         "qr_src": _qr_data_uri(qr_url),
         "qr_url": qr_url,
         "link_url": urls.chooser(book.slug, src=piece.src, campaign=tag, absolute=True),
@@ -171,6 +185,12 @@ def piece_context(
             k for k in (book.title, shown.name if shown else None, catalog.site.title) if k
         ],
     }
+
+
+def dir_attr(text: str | None) -> Markup:
+    """`` dir="rtl"`` for right-to-left catalog text (the pieces are laid out left to right)."""
+    # Safe: one of two fixed strings; the text itself is never part of the markup.
+    return Markup(' dir="rtl"') if text and text_direction(text) == "rtl" else Markup("")
 
 
 def check_fonts(catalog: Catalog, book: Book, piece: Piece, fonts: FontSet) -> None:
