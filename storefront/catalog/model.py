@@ -58,6 +58,7 @@ class Site:
     affiliate_disclosure: str = spec(c.text, default=AFFILIATE_DISCLOSURE)
     default_country: str = spec(c.country, default="US")
     frame_ancestors: tuple[str, ...] = spec(c.frame_ancestors, default=("*",))
+    fonts: Mapping[str, str] = spec(c.font_table, default_factory=dict)  # script -> file/family
 
     @property
     def tz(self) -> ZoneInfo:
