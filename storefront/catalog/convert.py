@@ -266,6 +266,25 @@ def frame_ancestors(value: Any, path: str) -> tuple[str, ...]:
     return check_ancestor_list(strings(frame_ancestor)(value, path))
 
 
+def font_table(value: Any, path: str) -> dict[str, str]:
+    """``[site.fonts]``: ISO 15924 script code -> a font file next to the catalog or a family.
+
+    Whether the file or family exists and what it covers is checked by ``storefront check``
+    (``widgets.typefaces.font_problems``), which knows fonts.
+    """
+    if not isinstance(value, dict):
+        raise Invalid(f"expected a table, got {type_name(value)}")
+    out = {}
+    for script, font in value.items():
+        if not re.fullmatch(r"[A-Z][a-z]{3}", script):
+            raise Invalid(f"'{script}' is not an ISO 15924 script code (e.g. Arab, Jpan)")
+        try:
+            out[script] = text(font, f"{path}.{script}")
+        except Invalid as exc:
+            raise Invalid(f"{script}: {exc}") from None
+    return out
+
+
 class FileField:
     """A file next to the catalog, with one of ``types``' suffixes (suffix -> media type).
 
