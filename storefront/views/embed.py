@@ -5,9 +5,9 @@ by the app's render cache and answered with a strong ETag. Cards are public and
 cookie-free: the fragment, ``widget.js`` and ``/oembed`` allow any origin (CORS ``*``).
 
 Cards are requested on every page view of every blog that embeds them, so repeat
-requests skip Flask altogether: :class:`Replay` answers them with the app's own
-last answer (same status line and headers, a fresh ``Cache-Control``) while the
-catalog version and the price window it was rendered in still hold.
+requests skip Flask altogether: :mod:`storefront.fastpath` answers them with the
+same rendered body and the same header functions while the catalog version and
+the price window it was rendered in still hold.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from widgets.card import (
 from widgets.oembed import OEmbedError, book_for_url, build_oembed, card_size
 
 from ..state import Rendered, make_rendered
-from ..templating import templates_dir
-from . import send_rendered, storefront
+from ..templating import render as render_template
+from . import header_hook, send_rendered, storefront
 from .books import get_book
 
 bp = Blueprint("embed", __name__)
@@ -61,14 +61,18 @@ def _card(slug: str, kind: str, render, csp: bool = False) -> Response:
         return render(view, layout, theme, options), "text/html"
 
     rendered = sf.cache.get(key, catalog, at, build)
-    response = send_rendered(rendered, at, replay=True, max_age=CARD_MAX_AGE, swr=CARD_SWR)
-    if csp:
-        # Here, so the app's default (frame-ancestors 'self') does not apply. add(), not
-        # a set: send_rendered never sets this header, and add skips a scan per request.
-        response.headers.add(
-            "Content-Security-Policy", card_page_csp(sf.urls.base_url, catalog.site.frame_ancestors)
+    # The card page's own policy, so the app's default (frame-ancestors 'self') does not apply.
+    extra = (
+        (
+            (
+                "Content-Security-Policy",
+                card_page_csp(sf.urls.base_url, catalog.site.frame_ancestors),
+            ),
         )
-    return response
+        if csp
+        else ()
+    )
+    return send_rendered(rendered, at, replay=True, extra=extra, max_age=CARD_MAX_AGE, swr=CARD_SWR)
 
 
 @bp.get("/embed/<slug>")
@@ -84,16 +88,16 @@ def fragment(slug: str) -> Response:
 
 
 @cache
-def _widget_js() -> Rendered:
+def _widget_js(static_files: bool) -> Rendered:
     # Constant per process: valid in every price window.
-    source = (templates_dir() / "embed" / "widget.js").read_text(encoding="utf-8")
+    source = render_template("embed/widget.js", static_files=static_files)
     return make_rendered(source, "text/javascript", (None, None))
 
 
 @bp.get("/widget.js")
 def widget_js() -> Response:
     """The script embed: renders every ``[data-storefront-book]`` element on the host page."""
-    rendered = _widget_js()
+    rendered = _widget_js(storefront().urls.static_files)
     return send_rendered(
         rendered, storefront().now(), replay=True, max_age=WIDGET_MAX_AGE, swr=WIDGET_SWR
     )
@@ -134,8 +138,8 @@ def oembed() -> Response:
 
 
 @bp.after_request
-def _cors(response: Response) -> Response:
+@header_hook
+def _cors(headers, endpoint: str | None, mimetype: str | None) -> None:
     # Error answers too, so widget.js and consumers can read why a card failed.
-    if request.endpoint in _CORS:
-        response.headers.add("Access-Control-Allow-Origin", "*")  # never set before here
-    return response
+    if endpoint in _CORS:
+        headers.add("Access-Control-Allow-Origin", "*")  # never set before here
