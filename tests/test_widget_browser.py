@@ -367,6 +367,21 @@ def test_a_card_with_a_wordpress_secret_speaks_wp_embeds_protocol(sites, context
     assert page.url == f"{sites.blog}/post"
 
 
+def test_oembed_html_on_a_host_that_keeps_scripts_shows_the_card_not_the_link(sites, context):
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{sites.store}/oembed?url={sites.store}/books/genesis") as r:
+        html = json.load(r)["html"]
+    sites.pages["/post"] = plain_page(html)
+    page = context.new_page()
+    page.goto(f"{sites.blog}/post")
+    page.wait_for_function("document.querySelector('blockquote').hidden")
+    inner = page.frame(url=re.compile(r"/embed/genesis"))
+    height = inner.evaluate("Math.ceil(document.documentElement.getBoundingClientRect().height)")
+    assert page.evaluate("document.querySelector('iframe').clientHeight") == height
+
+
 def test_iframe_refuses_hosts_outside_frame_ancestors(make_app, write_catalog, context):
     text = (
         builtin_catalog_path()
