@@ -109,7 +109,7 @@ def oembed() -> Response:
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
     args = request.args
-    fmt = args.get("format", "json").lower()
+    fmt = (args.get("format") or "json").strip().lower()
     if fmt != "json":
         abort(501, f"format '{fmt}' is not supported: use format=json")
     url = args.get("url", "").strip()
