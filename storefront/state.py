@@ -133,9 +133,11 @@ class RenderCache:
         at: datetime,
         build: Callable[[], tuple[bytes | str, str]],
     ) -> Rendered:
-        item = self._items.get(key)
-        if item is not None and item.is_valid(at):
-            return item
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None and item.is_valid(at):
+                self._items.move_to_end(key)  # a hit is recently used: LRU, not FIFO
+                return item
         body, media_type = build()
         self.renders += 1
         item = make_rendered(body, media_type, price_window(catalog, at))

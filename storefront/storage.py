@@ -56,6 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from .settings import redact_url
 from .spool import Spool
 
 logger = logging.getLogger(__name__)
@@ -271,7 +272,9 @@ def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StorageError(f"STOREFRONT_DATABASE_URL: '{url}' is not a database URL") from None
+        raise StorageError(
+            f"STOREFRONT_DATABASE_URL: '{redact_url(url)}' is not a database URL"
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
@@ -302,7 +305,9 @@ def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     try:
         return create_engine(url)
     except (ArgumentError, ImportError) as exc:
-        raise StorageError(f"STOREFRONT_DATABASE_URL: cannot use '{url}': {exc}") from None
+        raise StorageError(
+            f"STOREFRONT_DATABASE_URL: cannot use '{redact_url(url)}': {exc}"
+        ) from None
 
 
 class ClickInsert:

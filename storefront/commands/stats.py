@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,15 +16,14 @@ from . import catalog_option, now_option, open_catalog, resolve_now
 
 def click_settings() -> tuple[str | None, str]:
     """The database URL and instance folder, found exactly as ``create_app`` finds them."""
-    from flask import Config, Flask
+    from flask import Config
 
-    instance = (
-        os.environ.get("STOREFRONT_INSTANCE_PATH")
-        or Flask("storefront.app", instance_relative_config=True).instance_path
-    )
+    from ..settings import instance_folder, read_environ
+
+    instance = str(instance_folder())
     config = Config(instance)
     config.from_pyfile("config.py", silent=True)
-    config.from_prefixed_env("STOREFRONT")
+    config.from_mapping(read_environ(("DATABASE_URL",)))
     url = config.get("DATABASE_URL")
     return (str(url) if url else None), instance
 

@@ -1,0 +1,145 @@
+"""Read the ``STOREFRONT_*`` settings: raw strings in, checked values out, one clear error.
+
+``create_app`` and the CLI (``serve``, ``stats``) read settings through here, so
+a mistake in one is reported the same way everywhere: a :class:`SettingsError`
+naming the setting and what is wrong, never a traceback from deep inside. Values
+from the environment are taken as the text they are (Flask's
+``from_prefixed_env`` would parse ``1.50`` as JSON, the number 1.5); a setting
+whose default is a number is converted here and refused when it is not one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+PREFIX = "STOREFRONT_"
+INSTANCE_ENV = "STOREFRONT_INSTANCE_PATH"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it and says why."""
+
+
+def instance_folder(explicit: str | os.PathLike | None = None) -> Path:
+    """The instance folder: ``explicit``, else ``$STOREFRONT_INSTANCE_PATH``, else ``./instance``.
+
+    ``./instance`` is relative to the working directory the command runs in (as
+    the README says), not to wherever the package happens to be installed.
+    """
+    chosen = explicit or os.environ.get(INSTANCE_ENV) or "instance"
+    return Path(chosen).expanduser().absolute()
+
+
+def ensure_instance_folder(path: str | os.PathLike) -> Path:
+    """Create the instance folder if needed, or raise :class:`SettingsError` saying why not."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SettingsError(
+            f"cannot create the instance folder '{folder}': {reason} "
+            f"(set {INSTANCE_ENV} to a folder this user may write)"
+        ) from None
+    return folder
+
+
+def read_environ(names: list[str] | tuple[str, ...], environ: Mapping[str, str] | None = None):
+    """``{NAME: text}`` for each ``STOREFRONT_<NAME>`` set in ``environ``: raw strings, unparsed."""
+    env = os.environ if environ is None else environ
+    return {name: env[PREFIX + name] for name in names if PREFIX + name in env}
+
+
+def _is_number_default(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def coerce_settings(config: Mapping[str, object], defaults: Mapping[str, object]) -> dict:
+    """Check and convert every setting in ``defaults`` found in ``config``.
+
+    A setting whose default is a number must be a finite number (text such as
+    ``"0.5"`` is converted); a text setting given as a number becomes text.
+    Returns the converted values; raises :class:`SettingsError` for the first bad one.
+    """
+    converted: dict[str, object] = {}
+    for name, default in defaults.items():
+        if name not in config:
+            continue
+        value = config[name]
+        if _is_number_default(default):
+            converted[name] = _number(name, value, int if isinstance(default, int) else float)
+        elif _is_number_default(value):
+            # An instance config.py may hold ADMIN_TOKEN = 150; a token is text all the same.
+            converted[name] = str(value)
+        else:
+            converted[name] = value
+    return converted
+
+
+def _number(name: str, value: object, kind: type) -> float | int:
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        if isinstance(text, bool):
+            raise ValueError
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise SettingsError(f"{PREFIX}{name}: '{value}' is not a number") from None
+    if kind is int:
+        if number != int(number):
+            raise SettingsError(f"{PREFIX}{name}: '{value}' is not a whole number")
+        return int(number)
+    return number
+
+
+_PASSWORD = re.compile(r"(?<=:)[^:@/\s]+(?=@)")  # the "secret" in user:secret@host
+
+
+def redact_url(url: object) -> str:
+    """``url`` with its password replaced by ``***``, safe for an error message or a log."""
+    text = str(url)
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(text).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy parses: mask anything like user:secret@
+        return _PASSWORD.sub("***", text)
+
+
+def load_settings(defaults: Mapping[str, object], instance: str | os.PathLike) -> dict:
+    """The settings ``create_app`` would use: defaults, ``instance/config.py``, ``STOREFRONT_*``.
+
+    For commands that need them before (or without) an app, e.g. ``serve`` checking
+    them once in the parent instead of in every worker.
+    """
+    from flask import Config
+
+    config = Config(str(instance))
+    config.from_mapping(defaults)
+    config.from_pyfile("config.py", silent=True)
+    config.from_mapping(read_environ(tuple(defaults)))
+    config.update(coerce_settings(config, defaults))
+    return dict(config)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine only: localhost, 127.x, ::1."""
+    import ipaddress
+
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def url_host(host: str) -> str:
+    """``host`` as it goes in a URL: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
