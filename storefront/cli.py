@@ -47,6 +47,26 @@ class LazyGroup(click.Group):
             self.add_command(getattr(import_module(module), attr), name)
         return super().get_command(ctx, name)
 
+    def invoke(self, ctx: click.Context):
+        # An author's mistake (a setting, a folder that cannot be written) is one line
+        # and exit status 1, from every command, never a traceback.
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:
+            raise  # click's own handling: the reader of our output went away
+        except OSError as exc:
+            raise click.ClickException(describe_os_error(exc)) from None
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``cannot use '/srv/out/.x.builds': Permission denied`` for an OSError."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    return f"cannot use '{os.fsdecode(exc.filename)}': {reason}"
+
 
 @click.group(cls=LazyGroup, lazy=LAZY_COMMANDS)
 @click.version_option(package_name="storefront")
