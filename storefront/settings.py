@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -97,34 +96,31 @@ def _number(name: str, value: object, kind: type) -> float | int:
     return number
 
 
-_PASSWORD = re.compile(r"(?<=:)[^:@/\s]+(?=@)")  # the "secret" in user:secret@host
-
-
-def redact_url(url: object) -> str:
-    """``url`` with its password replaced by ``***``, safe for an error message or a log."""
-    text = str(url)
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(text).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy parses: mask anything like user:secret@
-        return _PASSWORD.sub("***", text)
-
-
 def load_settings(defaults: Mapping[str, object], instance: str | os.PathLike) -> dict:
     """The settings ``create_app`` would use: defaults, ``instance/config.py``, ``STOREFRONT_*``.
 
     For commands that need them before (or without) an app, e.g. ``serve`` checking
     them once in the parent instead of in every worker.
     """
-    from flask import Config
-
-    config = Config(str(instance))
-    config.from_mapping(defaults)
-    config.from_pyfile("config.py", silent=True)
-    config.from_mapping(read_environ(tuple(defaults)))
+    config: dict[str, object] = dict(defaults)
+    config.update(instance_config(instance))
+    config.update(read_environ(tuple(defaults)))
     config.update(coerce_settings(config, defaults))
-    return dict(config)
+    return config
+
+
+def instance_config(instance: str | os.PathLike) -> dict[str, object]:
+    """The upper-case names ``instance/config.py`` sets (as Flask's ``from_pyfile`` reads them)."""
+    import runpy
+
+    path = Path(instance) / "config.py"
+    if not path.is_file():
+        return {}
+    try:
+        names = runpy.run_path(str(path))
+    except Exception as exc:  # the author's file: one line, not their traceback
+        raise SettingsError(f"{path}: {type(exc).__name__}: {exc}") from None
+    return {key: value for key, value in names.items() if key.isupper()}
 
 
 def is_loopback(host: str) -> bool:

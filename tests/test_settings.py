@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from storefront.app import DEFAULTS, create_app
-from storefront.settings import SettingsError, coerce_settings, instance_folder, redact_url
+from storefront.settings import SettingsError, coerce_settings, instance_folder
 from storefront.state import RenderCache
 from storefront.storage import StorageError, clicks, make_engine
+from storefront.storage.engine import redact_url
 
 BROWSER = {
     "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
