@@ -11,6 +11,7 @@ import click
 
 from .commands import catalog_option, now_option, open_catalog, resolve_now
 from .settings import (
+    DEFAULT_THREADS,
     SettingsError,
     ensure_instance_folder,
     instance_folder,
@@ -90,9 +91,6 @@ def check(catalog_path: Path | None) -> None:
 
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
-# gunicorn's gthread worker: a half-open connection or one sending its headers slowly
-# holds one thread, not the whole worker (docs/operations.md, "Slow clients").
-DEFAULT_THREADS = 32
 
 
 @main.command()
