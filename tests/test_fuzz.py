@@ -58,13 +58,26 @@ HEADER_VALUE = st.text(
 )
 
 
+URLS = st.sampled_from(
+    [
+        "https://books.example.org/books/genesis",
+        "https://books.example.org/embed/genesis",
+        "https://books.example.org/books/genesis?x=1#y",
+        "https://evil.example/books/genesis",
+        "//books.example.org/books/genesis",
+        "javascript:alert(1)",
+    ]
+)
+
+
 @st.composite
 def query_strings(draw) -> str:
+    """Mostly the parameters the views read, with junk, numbers, dates and URLs as values."""
     pairs = draw(
         st.lists(
             st.tuples(
-                st.one_of(st.sampled_from(PARAMS), TEXT),
-                st.one_of(TEXT, NUMBERISH, DATEISH, st.just("https://books.example.org/books/x")),
+                st.one_of(st.sampled_from(PARAMS), st.sampled_from(PARAMS), TEXT),
+                st.one_of(NUMBERISH, DATEISH, URLS, TEXT),
             ),
             max_size=6,
         )
