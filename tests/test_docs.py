@@ -29,7 +29,6 @@ PENDING_PAGES = {
     "docs/desk.md",
     "docs/shelf.md",
     "docs/audiobooks.md",
-    "docs/operations.md",
 }
 
 FENCE = re.compile(r"^ {0,3}(```|~~~)")
