@@ -21,10 +21,13 @@ from bs4 import BeautifulSoup
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from storefront.app import create_app
 from storefront.catalog import builtin_catalog_path, load_catalog
 from storefront.cli import main
 from storefront.desk.auth import AuthStore, SignInThrottle
 from storefront.desk.linkreport import save_report
+
+from .clickdb import fresh_postgres_database
 
 PASSWORD = "correct horse battery staple"
 PHOENIX = ZoneInfo("America/Phoenix")
@@ -39,7 +42,7 @@ def base_of(html: str) -> str:
 
 
 def form_of(html: str, action_part: str = "") -> dict:
-    """The values a browser would submit for the first form whose action contains ``action_part``."""
+    """What a browser would submit for the first form whose action contains ``action_part``."""
     soup = BeautifulSoup(html, "html.parser")
     form = next(f for f in soup.find_all("form") if action_part in unquote(f.get("action") or ""))
     data: dict = {}
@@ -561,3 +564,47 @@ def test_set_password_reads_one_line_from_stdin(runner, tmp_path, monkeypatch):
     assert (tmp_path / "desk-auth.json").stat().st_mode & 0o077 == 0
     short = runner.invoke(main, ["admin", "set-password"], input="short\n")
     assert short.exit_code == 1 and "at least 10 characters" in short.output
+
+
+# --------------------------------------------------------------------------- several servers
+
+
+@pytest.mark.postgres
+def test_an_edit_on_one_server_reaches_the_others_through_postgresql(tmp_path, clock):
+    with fresh_postgres_database() as url:
+        servers = []
+        for name in ("one", "two"):
+            # Each server has its own catalog file and instance folder, as on separate machines.
+            path = tmp_path / name / "catalog.toml"
+            path.parent.mkdir()
+            path.write_bytes(builtin_catalog_path().read_bytes())
+            settings = {
+                "TESTING": True,
+                "CLOCK": clock,
+                "CATALOG": str(path),
+                "DATABASE_URL": url,
+                "CATALOG_RELOAD_INTERVAL": 0,
+                "CATALOG_SYNC_INTERVAL": 0,  # the test calls sync_once() itself
+            }
+            app = create_app(settings, instance_path=str(tmp_path / name / "instance"))
+            servers.append((app, path))
+        (one, one_path), (two, two_path) = servers
+        AuthStore(one.instance_path).set_password(PASSWORD)
+        author = one.test_client()
+        sign_in(author)
+        url_ = "/admin/edit/books[0]"
+        form = form_of(author.get(url_).text, url_)
+        form["pitch"] = "Edited on server one."
+        assert author.post(url_, data=form).status_code == 302
+        assert "Edited on server one." not in two.test_client().get("/books/genesis").text
+        assert two.extensions["desk"].files.sync_once() is True
+        assert two_path.read_bytes() == one_path.read_bytes()
+        assert "Edited on server one." in two.test_client().get("/books/genesis").text
+        assert two.extensions["desk"].files.sync_once() is False  # nothing newer
+        # The text it replaced is in server two's history.
+        (entry,) = two.extensions["desk"].files.entries()
+        assert two.extensions["desk"].files.kept(entry.before) == (
+            builtin_catalog_path().read_text(encoding="utf-8")
+        )
+        for app in (one, two):
+            app.extensions["desk"].engine.dispose()
