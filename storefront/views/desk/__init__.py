@@ -78,8 +78,9 @@ class Desk:
         self.files = CatalogFiles(sf.catalog.path, app.instance_path, self.engine)
         self.sync = None
         interval = float(app.config.get("CATALOG_SYNC_INTERVAL", 5.0) or 0)
-        # One server with SQLite needs no sync; several share PostgreSQL (or any server DB).
-        if interval > 0 and not url.startswith("sqlite"):
+        # One server with SQLite needs no sync; several share PostgreSQL (or any server
+        # database). Test apps start no thread: their tests call sync_once() themselves.
+        if interval > 0 and not url.startswith("sqlite") and not app.testing:
             self.sync = CatalogSync(self.files, interval)
             self.sync.start()
 
