@@ -57,8 +57,8 @@ def rss_mb() -> float:
 
 def campaign_jobs():
     from storefront.catalog import load_catalog
-    from storefront.commands.flyers import prepare_jobs
     from storefront.urls import Urls
+    from widgets.print import prepare_jobs
 
     catalog = load_catalog()
     campaign = catalog.campaign(CAMPAIGN)
@@ -70,7 +70,7 @@ def campaign_jobs():
 
 def bare_documents(jobs) -> list[str]:
     """The same HTML as our renders, stylesheets inlined, for a plain write_pdf()."""
-    from widgets.flyer import PIECES, font_faces_css
+    from widgets.print import PIECES, font_faces_css
 
     documents = []
     for job in jobs:
@@ -90,10 +90,10 @@ def bare_render(documents: list[str]) -> None:
 
 
 def our_regeneration(prepare, workers: int, out_dir: Path) -> None:
-    from storefront.commands.flyers import regenerate
-    from widgets import flyer
+    import widgets.print as flyer
+    from widgets.print import regenerate
 
-    flyer._RENDERER = None  # a new process would start without one
+    flyer.reset_renderer()  # a new process would start without one
     summary = regenerate(prepare(), out_dir, workers=workers, force=True)
     if summary.failed or len(summary.built) != 7:
         raise SystemExit(f"regeneration failed: {summary.failed}")
@@ -144,10 +144,10 @@ def bench_regeneration(rounds: int) -> None:
 
 
 def bench_rss(renders: int, bare_renders: int) -> None:
-    from widgets import flyer
+    import widgets.print as flyer
 
     jobs = campaign_jobs()()
-    flyer._RENDERER = None
+    flyer.reset_renderer()  # a new process would start without one
     warmup = min(50, max(1, renders // 10))
     samples: list[tuple[int, float]] = []
     for i in range(renders):
@@ -179,7 +179,7 @@ def bench_rss(renders: int, bare_renders: int) -> None:
 
 
 def bench_skip() -> None:
-    from storefront.commands.flyers import regenerate
+    from widgets.print import regenerate
 
     prepare = campaign_jobs()
     with tempfile.TemporaryDirectory() as tmp:

@@ -128,8 +128,9 @@ def bench_export() -> None:
                 instance_path=str(scratch / "instance"),
             )
             sf = app.extensions["storefront"]
-            sf.urls = ExportUrls(BASE, sf.catalog)
-            crawl(app.test_client(), seed_urls(sf.catalog, sf.urls, SALE_DAY), BASE)
+            urls = sf.urls = ExportUrls(BASE, sf.catalog)
+            seed_urls(sf.catalog, urls, SALE_DAY)
+            crawl(app.test_client(), urls)
 
         counter = iter(range(1000))
 

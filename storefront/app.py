@@ -8,10 +8,12 @@ from importlib import import_module
 
 from flask import Flask
 
+from . import clickdb
+from .fastpath import FastPath
 from .state import CatalogStore, Storefront, make_clock, parse_now
 from .templating import templates_dir
 from .urls import DEFAULT_BASE_URL
-from .views import ReplayCache
+from .views import header_hook
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +76,16 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.extensions["storefront"] = Storefront(catalog_store, base_url, clock)
 
     app.after_request(_security_headers)
+    clickdb.init_app(app)
     for name in VIEW_MODULES:
         module = import_module(f".views.{name}", __package__)
         app.register_blueprint(module.bp)
         if hasattr(module, "init_app"):
             module.init_app(app)
-    # Repeat GETs of cached pages and cards are answered before Flask runs (bench:
-    # they then beat a bare Flask endpoint); views opt in with send_rendered(replay=True).
-    app.wsgi_app = ReplayCache(app.wsgi_app, app.extensions["storefront"])
+    # Repeat GETs of cached pages and cards, and plain clicks, are answered before
+    # Flask runs, routed by app.url_map (storefront/fastpath.py). Installed last and
+    # innermost: middleware that rewrites the environ (ProxyFix) must wrap it.
+    app.wsgi_app = FastPath(app)
     return app
 
 
@@ -93,10 +97,9 @@ DEFAULT_CSP = (
 )
 
 
-def _security_headers(response):
-    headers = response.headers
+@header_hook  # headers only: the fast path applies it too
+def _security_headers(headers, endpoint, mimetype):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    if response.mimetype == "text/html":
+    if mimetype == "text/html":
         headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
-    return response

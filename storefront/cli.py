@@ -51,6 +51,8 @@ def main() -> None:
 def check(catalog_path: Path | None) -> None:
     """Validate the catalog: exit 0 with a summary, or 1 listing every problem."""
     catalog = open_catalog(catalog_path)
+    for warning in catalog.warnings:
+        click.echo(f"warning: {warning}", err=True)
     offers = sum(len(b.offers) for b in catalog.books)
     click.echo(
         f"{catalog.path.name}: OK ({len(catalog.books)} book(s), {offers} offer(s), "

@@ -12,9 +12,17 @@ Which store, for a reader in country ``C`` (``None`` when unknown):
    ``C``'s store for the title (``[vendors.country_search]``);
 3. else the offer's default URL.
 
+"The store for ``C``" is the entry for ``C`` itself, else for a group that
+contains it (``EU`` for a reader in France): one rule,
+:func:`storefront.catalog.territory.lookup`, shared with the validator.
+
 Then Amazon URLs lose their tracking junk (``/ref=…``, ``qid``, ``sr``, ``pd_rd_*``…)
-and, for an affiliate vendor, its tag for that marketplace is set
-(``[vendors.affiliate]``: the store's country tag, else ``default``).
+and, for an affiliate vendor, its tag is set (``[vendors.affiliate]``). The
+destination's marketplace decides the tag, not the reader's country: on an
+Amazon or Audible store (:mod:`storefront.marketplace`, by domain) the tag for
+that store's country, and ``default`` only on the site's default country's
+store (an offer at amazon.co.jp gets the JP tag or none, never the US one); on
+any other site the tag for the catalog entry chosen, else ``default``.
 """
 
 from __future__ import annotations
@@ -25,21 +33,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
-from babel import Locale
+from .catalog import COUNTRIES, Book, Catalog, Offer, Vendor, country_code, lookup
+from .marketplace import is_amazon, marketplace_of
 
-from .catalog import Book, Catalog, Offer, Vendor
+# Readers are in countries; catalog maps may also name groups (storefront.catalog.territory).
+TERRITORIES = COUNTRIES
 
-# ISO 3166 countries only: Babel also lists groupings (EU, UN, 419...).
-_GROUPINGS = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK"}
-TERRITORIES = frozenset(
-    code
-    for code in Locale("en").territories
-    if len(code) == 2 and code.isalpha() and code not in _GROUPINGS
-)
-
-_AMAZON_HOST = re.compile(
-    r"(?:^|\.)amazon\.(?:com|ca|cn|in|sg|ae|sa|eg|nl|se|pl|de|fr|it|es|ie|com\.[a-z]{2}|co\.[a-z]{2})$"
-)
 _AMAZON_JUNK = frozenset(
     {
         "ref",
@@ -75,12 +74,6 @@ class Destination:
     @property
     def host(self) -> str:
         return urlsplit(self.url).hostname or ""
-
-
-def country_code(value: str | None) -> str | None:
-    """``value`` as an upper-case ISO 3166 code, or None (Cloudflare's XX and T1 are None)."""
-    code = (value or "").strip().upper()
-    return code if code in TERRITORIES else None
 
 
 @lru_cache(maxsize=2048)  # a handful of header values cover nearly every reader
@@ -133,15 +126,18 @@ def destination(catalog: Catalog, book: Book, offer: Offer, country: str | None)
     """Choose the store for a reader in ``country`` (rules in the module docstring)."""
     vendor = catalog.vendor(offer.vendor)
     default_country = catalog.site.default_country
-    if country and country in offer.countries:
-        url, marketplace, how = offer.countries[country], country, "country store"
-    elif country and country != default_country and country in vendor.country_search:
-        template = vendor.country_search[country]
+    store = lookup(offer.countries, country)
+    search = lookup(vendor.country_search, country) if country != default_country else None
+    if store:
+        (marketplace, url), how = store, "country store"
+    elif search:
+        marketplace, template = search
         url = template.replace("{query}", quote_plus(search_query(book)))
-        marketplace, how = country, "country search"
+        how = "country search"
     else:
         url, marketplace, how = offer.url, default_country, "default store"
-    return Destination(finish_url(url, vendor, marketplace), marketplace, how)
+    final = finish_url(url, vendor, marketplace, default_country)
+    return Destination(final, marketplace_of(final) or marketplace, how)
 
 
 def outbound_url(catalog: Catalog, book: Book, offer: Offer, country: str | None) -> str:
@@ -149,19 +145,33 @@ def outbound_url(catalog: Catalog, book: Book, offer: Offer, country: str | None
     return destination(catalog, book, offer, country).url
 
 
-def finish_url(url: str, vendor: Vendor, marketplace: str) -> str:
-    """Clean an Amazon URL, then set the vendor's affiliate tag for ``marketplace``."""
+def finish_url(url: str, vendor: Vendor, territory: str, default_country: str) -> str:
+    """Clean an Amazon URL, then set the vendor's affiliate tag for its marketplace."""
     url = clean_amazon_url(url)
-    if vendor.affiliate is not None:
-        tag = vendor.affiliate.tag_for(marketplace)
-        if tag:
-            url = set_query_param(url, vendor.affiliate.param, tag)
+    tag = affiliate_tag(vendor, url, territory, default_country)
+    if tag and vendor.affiliate is not None:
+        url = set_query_param(url, vendor.affiliate.param, tag)
     return url
 
 
-def is_amazon(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return bool(_AMAZON_HOST.search(host))
+def affiliate_tag(vendor: Vendor, url: str, territory: str, default_country: str) -> str | None:
+    """The vendor's tag for the store ``url`` is on (rules in the module docstring).
+
+    On a known marketplace (``amazon.co.jp``: JP) the tag for that country (or a
+    group holding it), and ``default`` only when it is the site's default
+    country's store: a tag earns nothing on another marketplace. Elsewhere the
+    tag for ``territory`` (the catalog entry chosen), else ``default``.
+    """
+    if vendor.affiliate is None:
+        return None
+    tags = vendor.affiliate.tags
+    market = marketplace_of(url)
+    if market is None:
+        return vendor.affiliate.tag_for(territory)
+    hit = lookup(tags, market)
+    if hit:
+        return hit[1]
+    return tags.get("default") if market == default_country else None
 
 
 def clean_amazon_url(url: str) -> str:

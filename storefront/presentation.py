@@ -12,7 +12,15 @@ from datetime import datetime
 from decimal import Decimal
 
 from .catalog import FORMATS, Book, Campaign, Catalog, Edition, Quote, SupportMethod, Vendor
-from .pricing import Price, book_prices, format_day, format_money, last_moment, price_window
+from .pricing import (
+    Price,
+    book_campaigns,
+    book_prices,
+    format_day,
+    format_money,
+    last_moment,
+    price_window,
+)
 from .urls import Urls
 
 FORMAT_LABELS = {
@@ -214,11 +222,7 @@ def present_book(
         if coming:
             first = min(coming, key=lambda o: (o.price.upcoming.starts, not o.offer.preferred))
             upcoming = _sale_view(first.price.upcoming, first, site)
-    fundraisers = tuple(
-        c
-        for c in catalog.campaigns
-        if c.kind == "fundraiser" and c.is_active(at) and (not c.books or book.slug in c.books)
-    )
+    fundraisers = tuple(book_campaigns(catalog, book, at, kind="fundraiser"))
     return BookView(
         catalog=catalog,
         book=book,

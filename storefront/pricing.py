@@ -95,6 +95,34 @@ def _is_discount(campaign: Campaign, offer: Offer) -> bool:
     )
 
 
+def campaign_covers(campaign: Campaign, book: Book) -> bool:
+    """Whether ``campaign`` is about ``book``: the one rule for page, cards, flyers and export.
+
+    A sale covers a book only when it discounts at least one of the book's offers
+    now or when it runs: a sale scoped to a vendor, format or offer where the book
+    has no priced offer, or whose price would not be lower, is not about the book
+    (nothing about it is shown, and no flyer is made for it). Any other campaign
+    (a fundraiser) covers the books it names, or every book when it names none.
+    """
+    if campaign.books and book.slug not in campaign.books:
+        return False
+    if campaign.kind == "sale":
+        return any(_is_discount(campaign, offer) for offer in book.offers)
+    return True
+
+
+def book_campaigns(
+    catalog: Catalog, book: Book, at: datetime, kind: str | None = None
+) -> list[Campaign]:
+    """Return the campaigns running at ``at`` that cover ``book`` (optionally of one ``kind``)."""
+    _require_aware(at)
+    return [
+        c
+        for c in catalog.campaigns  # the catalog's order, as the author wrote them
+        if c.is_active(at) and (kind is None or c.kind == kind) and campaign_covers(c, book)
+    ]
+
+
 def price_offer(catalog: Catalog, offer: Offer, at: datetime) -> Price:
     """Return the live price of ``offer`` at the aware instant ``at``."""
     _require_aware(at)

@@ -33,7 +33,15 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 class Urls:
-    """Build public URLs under ``base_url`` (scheme and host, maybe a path prefix)."""
+    """Build public URLs under ``base_url`` (scheme and host, maybe a path prefix).
+
+    Every method ends in :meth:`_maybe_absolute` (or :meth:`tracked` for buy links):
+    the static export's subclass overrides those two to name files instead of routes.
+    """
+
+    #: Whether the URLs name the files of a static export rather than app routes
+    #: (``widget.js`` then asks for one fragment file per layout and theme).
+    static_files = False
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL):
         self.base_url = base_url.rstrip("/")
@@ -147,6 +155,18 @@ class Urls:
         absolute: bool = True,
     ) -> str:
         path = self._path("embed", book, query={"layout": layout, "theme": theme})
+        return self._maybe_absolute(path, absolute)
+
+    def fragment(
+        self,
+        book: str,
+        *,
+        layout: str | None = None,
+        theme: str | None = None,
+        absolute: bool = True,
+    ) -> str:
+        """The card's markup and style alone, which ``widget.js`` puts in a shadow root."""
+        path = self._path("embed", book, "fragment", query={"layout": layout, "theme": theme})
         return self._maybe_absolute(path, absolute)
 
     def widget_js(self, *, absolute: bool = True) -> str:

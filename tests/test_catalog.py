@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from storefront.catalog import CatalogError, build_line_map, load_catalog, parse_catalog
+from storefront.catalog import (
+    CatalogError,
+    build_line_map,
+    builtin_catalog_path,
+    load_catalog,
+    parse_catalog,
+)
 
 from .conftest import MINIMAL_CATALOG
 
@@ -289,6 +295,36 @@ CASES = [
         "not an IANA time zone",
         "Mars/Olympus",
     ),
+    (
+        "narrator on an ebook",
+        replace('format = "ebook"', 'format = "ebook"\nnarrator = "A. Voice"'),
+        "books[0].editions[0].narrator",
+        "only an audiobook has a narrator",
+        "narrator =",
+    ),
+    (
+        "unknown country in a store map",
+        append('[books.editions.offers.countries]\nQQ = "https://other.example/qq"\n'),
+        "books[0].editions[0].offers[1].countries.QQ",
+        "'QQ' is not an ISO 3166 country code",
+        "QQ =",
+    ),
+    (
+        "group the store chooser does not resolve",
+        append('[books.editions.offers.countries]\nUN = "https://other.example/un"\n'),
+        "books[0].editions[0].offers[1].countries.UN",
+        "'UN' is a group Storefront does not resolve (groups it does: EU)",
+        "UN =",
+    ),
+    (
+        "default country is a group",
+        replace(
+            'timezone = "America/New_York"', 'timezone = "America/New_York"\ndefault_country = "EU"'
+        ),
+        "site.default_country",
+        "'EU' is a group of countries: name one country",
+        "default_country",
+    ),
 ]
 
 
@@ -378,3 +414,166 @@ def test_line_map_tracks_arrays_of_tables():
     assert lines["books[1].slug"] == 9
     assert lines["books[1].editions[1].format"] == 13
     assert lines["books[1].editions[1].offers[0].price"] == 15
+
+
+def test_a_territory_group_is_accepted_where_the_store_chooser_resolves_it(tmp_path):
+    text = MINIMAL_CATALOG + '[books.editions.offers.countries]\neu = "https://other.example/eu"\n'
+    offer = parse_catalog(text, tmp_path / "catalog.toml").book("first").offer("other")
+    assert offer.countries == {"EU": "https://other.example/eu"}
+
+
+# --------------------------------------------------------------------------- field specs
+
+
+def test_a_field_declared_with_spec_is_checked_required_and_built():
+    """The one-line field: its spec alone gives conversion, required, hints and the value."""
+    from dataclasses import dataclass
+    from pathlib import Path
+
+    from storefront.catalog import convert as c
+    from storefront.catalog.spec import Validator, build, has_required, spec, table_spec
+
+    @dataclass(frozen=True, kw_only=True)
+    class Thing:
+        name: str = spec(c.text, required=True)
+        pages: int | None = spec(c.positive_int, default=None)
+        origin: str = "context"  # no spec: not a catalog key
+
+    lines = {"thing": 1, "thing.pages": 3, "thing.colour": 4}
+    v = Validator(Path("catalog.toml"), lines)
+    spec_ = table_spec(Thing, Path("."))
+    assert list(spec_) == ["name", "pages"]
+    d = v.table({"pages": 0, "colour": "red", "origin": "x"}, "thing", spec_)
+    assert not has_required(Thing, d)
+    assert [str(p) for p in v.problems] == [
+        "catalog.toml:3: thing.pages: 0 must be greater than 0",
+        "catalog.toml:4: thing.colour: unknown key 'colour'",
+        "catalog.toml:1: thing.origin: unknown key 'origin'",
+        "catalog.toml:1: thing.name: is required",
+    ]
+    d = Validator(Path("catalog.toml"), lines).table({"name": " A ", "pages": 2}, "thing", spec_)
+    assert build(Thing, d) == Thing(name="A", pages=2)
+
+
+def test_every_model_key_comes_from_field_metadata():
+    """The reader knows no key that its dataclass does not declare (and the reverse)."""
+    import dataclasses
+
+    from storefront import catalog as cat
+    from storefront.catalog.spec import catalog_fields
+
+    keys = {
+        cls.__name__: [f.name for f in catalog_fields(cls)]
+        for cls in (cat.Site, cat.Vendor, cat.Affiliate, cat.Book, cat.Edition, cat.Offer)
+    }
+    assert keys["Offer"] == [
+        "slug",
+        "vendor",
+        "url",
+        "price",
+        "currency",
+        "preferred",
+        "reason",
+        "note",
+        "countries",
+    ]
+    assert "narrator" in keys["Edition"] and "sample_chapter" in keys["Book"]
+    for cls in (cat.Book, cat.Offer, cat.Campaign):
+        assert all(f.kw_only for f in dataclasses.fields(cls))
+
+
+# --------------------------------------------------------------------------- warnings
+
+SECOND_BOOK = """
+[[books]]
+slug = "second"
+title = "Second Book"
+authors = ["A. Writer"]
+description = "Another book."
+
+[[books.editions]]
+format = "ebook"
+
+[[books.editions.offers]]
+vendor = "shop"
+url = "https://shop.example/second"
+price = "8.00"
+currency = "USD"
+"""
+
+
+@pytest.mark.parametrize(
+    ("books", "extra", "warned"),
+    [
+        (SECOND_BOOK, "", True),  # two books, an unscoped sale: both on sale
+        (SECOND_BOOK, 'books = ["first", "second"]\n', False),  # said so: no surprise
+        (SECOND_BOOK, 'books = ["first"]\n', False),
+        (SECOND_BOOK, 'vendors = ["other"]\n', False),  # the second book has no such offer
+        (SECOND_BOOK, 'offers = ["first/shop", "second/shop-ebook"]\n', False),
+        ("", "", False),  # one book
+    ],
+)
+def test_check_warns_when_a_sale_puts_every_book_of_several_on_sale(
+    write_catalog, runner, books, extra, warned
+):
+    from storefront.cli import main
+
+    text = MINIMAL_CATALOG + books + CAMPAIGN + extra
+    catalog = load_catalog(write_catalog(text))
+    assert bool(catalog.warnings) == warned
+    result = runner.invoke(main, ["check", "--catalog", str(write_catalog(text))])
+    assert result.exit_code == 0, result.output
+    if warned:
+        (warning,) = catalog.warnings
+        assert warning.line == line_of(text, "[[campaigns]]") and warning.path == "campaigns[0]"
+        assert "puts every book on sale (2 books)" in warning.message
+        assert result.stderr.strip() == f"warning: {warning}"
+    else:
+        assert "warning" not in result.stderr
+
+
+def test_builtin_sale_is_scoped_to_genesis_so_a_new_book_is_not_on_sale(write_catalog):
+    builtin = builtin_catalog_path().read_text(encoding="utf-8")
+    assert load_catalog().campaign("apollo8-anniversary").books == ("genesis",)
+    new_book = SECOND_BOOK.replace('vendor = "shop"', 'vendor = "ebookit"').replace(
+        'url = "https://shop.example/second"', 'url = "https://www.ebookit.com/second"'
+    )
+    assert not load_catalog(write_catalog(builtin + new_book)).warnings
+    unscoped = builtin.replace('books = ["genesis"]', "")
+    (warning,) = load_catalog(write_catalog(unscoped + new_book)).warnings
+    assert "'apollo8-anniversary' puts every book on sale" in warning.message
+
+
+@pytest.mark.parametrize(
+    ("vendor", "change"),
+    [
+        (
+            "Other Store!",
+            replace(
+                'slug = "other"\nname = "Other Store"',
+                'slug = "Other Store!"\nname = "Other Store"',
+            ),
+        ),
+        ("other", replace('name = "Other Store"\n', "")),  # refused for a missing name
+    ],
+    ids=["bad slug", "missing name"],
+)
+def test_a_refused_vendor_is_one_error_not_one_more_per_offer(tmp_path, vendor, change):
+    text = change(MINIMAL_CATALOG).replace('vendor = "other"', f'vendor = "{vendor}"')
+    text += textwrap.dedent(f"""
+        [[books]]
+        slug = "second"
+        title = "Second"
+        authors = ["A. Writer"]
+        description = "Another."
+        [[books.editions]]
+        format = "ebook"
+        [[books.editions.offers]]
+        vendor = "{vendor}"
+        url = "https://other.example/second"
+        currency = "USD"
+    """)
+    problems = problems_of(text, tmp_path)
+    assert [p.path for p in problems] == [
+        "vendors[1].slug" if vendor != "other" else "vendors[1].name"
+    ], [str(p) for p in problems]

@@ -544,3 +544,31 @@ def test_sample_chapter_that_breaks_after_loading_raises_a_clear_error(write_cat
         SampleError, match=r"chapter\.md: image 'https://evil.example/x.png' is remote"
     ):
         build_sample(catalog, catalog.book("first"), QUIET_DAY, URLS)
+
+
+def test_the_builder_uses_only_ebooklibs_public_interface():
+    # A private method overridden or called pins ebooklib forever; write_epub and the
+    # EpubBook/Epub* item classes are its documented interface.
+    import ast
+
+    import widgets.epub
+
+    tree = ast.parse(Path(widgets.epub.__file__).read_text(encoding="utf-8"))
+    private = [
+        f"line {node.lineno}: epub.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("epub", "ebooklib")
+        and node.attr.startswith("_")
+    ]
+    subclasses = [
+        f"line {node.lineno}: class {node.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        and any(
+            isinstance(b, ast.Attribute) and getattr(b.value, "id", "") == "epub"
+            for b in node.bases
+        )
+    ]
+    assert private == [] and subclasses == []

@@ -28,18 +28,17 @@ import requests
 from bs4 import BeautifulSoup
 
 from storefront.app import create_app
+from storefront.catalog import load_catalog
 from storefront.cli import main
 from storefront.export import (
     ExportError,
     ExportResult,
-    Resource,
-    Rewriter,
+    ExportUrls,
     export_site,
     make_manifest,
     publish,
     query_name,
     static_path,
-    static_widget_js,
 )
 from storefront.linkcheck import CheckConfig, Link, Status, check_links
 from storefront.urls import LAYOUTS, THEMES
@@ -249,77 +248,81 @@ def test_query_names_are_stable_and_file_safe():
     assert len(long) < 60 and "/" not in long
 
 
-# --------------------------------------------------------------------------- rewriting
+# --------------------------------------------------------------------------- naming links
 
 
 @pytest.fixture
-def rewriter():
-    resources = {
-        url: Resource(url, media, b"", static_path(url, media))
-        for url, media in [
-            ("/", "text/html"),
-            ("/books/genesis", "text/html"),
-            ("/books/genesis/cover", "image/svg+xml"),
-            ("/books/genesis/flyer.pdf?size=a4", "application/pdf"),
-            ("/embed/genesis?layout=card&theme=dark", "text/html"),
-        ]
-    }
-    return Rewriter(resources, BASE)
+def export_urls():
+    return ExportUrls(BASE, load_catalog(None), None)
 
 
-def test_pages_link_relatively_and_metadata_stays_absolute(rewriter):
-    page = (
-        '<html><a href="/">home</a> <img src="/books/genesis/cover" alt="">'
-        '<a href="/books/genesis/flyer.pdf?size=a4">A4</a>'
-        f'<link rel="canonical" href="{BASE}/books/genesis">'
-        f'<meta property="og:image" content="{BASE}/books/genesis/cover"></html>'
+def test_pages_link_relatively_and_metadata_stays_absolute(export_urls):
+    urls = export_urls
+    urls.document = "books/genesis/index.html"  # rendering the book page
+    assert urls.index() == "../../index.html"
+    assert urls.cover("genesis") == "cover.svg"
+    assert urls.flyer("genesis", size="a4") == "flyer-size-a4.pdf"
+    assert urls.embed("genesis", layout="card", theme="dark", absolute=False) == (
+        "../../embed/genesis/layout-card_theme-dark.html"
     )
-    out = rewriter.rewrite(page, "books/genesis/index.html", "text/html", relative=True)
-    soup = BeautifulSoup(out, "html.parser")
-    assert soup.a["href"] == "../../index.html"
-    assert soup.img["src"] == "cover.svg"
-    assert soup.find_all("a")[1]["href"] == "flyer-size-a4.pdf"
-    assert soup.link["href"] == f"{BASE}/books/genesis/"
-    assert soup.meta["content"] == f"{BASE}/books/genesis/cover.svg"
+    assert urls.book("genesis", absolute=True) == f"{BASE}/books/genesis/"
+    assert urls.cover("genesis", absolute=True) == f"{BASE}/books/genesis/cover.svg"
+    assert urls.absolute("/books/genesis") == f"{BASE}/books/genesis/"
+    # Every URL named is remembered, with the page that links it: what the crawl fetches.
+    assert urls.files["/books/genesis/flyer.pdf?size=a4"] == "books/genesis/flyer-size-a4.pdf"
+    assert urls.linked_from["/"] == "books/genesis/index.html"
 
 
-def test_embedded_outputs_get_absolute_links_and_keep_their_escaping(rewriter):
-    data = {
-        "html": f'<iframe src="{BASE}/embed/genesis?layout=card&amp;theme=dark"></iframe>',
-        "author_url": f"{BASE}/books/genesis#about",
-    }
-    out = json.loads(
-        rewriter.rewrite(json.dumps(data), "oembed.json", "application/json", relative=False)
+def test_embedded_outputs_get_absolute_links(export_urls):
+    urls = export_urls
+    for document in (None, "oembed-url-genesis_format-json.json", "widget.js"):
+        urls.document = document
+        assert urls.embed("genesis", layout="card", theme="dark", absolute=False) == (
+            f"{BASE}/embed/genesis/layout-card_theme-dark.html"
+        )
+        assert urls.book("genesis") == f"{BASE}/books/genesis/"
+    urls.document = None
+    assert urls.oembed(urls.book("genesis", absolute=True)) == (
+        f"{BASE}/oembed-url-genesis_format-json.json"
     )
     assert (
-        out["html"] == f'<iframe src="{BASE}/embed/genesis/layout-card_theme-dark.html"></iframe>'
+        urls.fragment("genesis", theme="auto") == f"{BASE}/embed/genesis/fragment/theme-auto.html"
     )
-    assert out["author_url"] == f"{BASE}/books/genesis/#about"
 
 
-def test_click_links_and_other_sites_are_left_alone(rewriter):
-    text = (
-        '<html><a href="https://click.example.org/go/genesis/kindle?src=page">buy</a>'
-        '<a href="https://static.example.org/storefront-elsewhere">x</a>'
-        '<a href="/go/genesis/kindle">tracked</a></html>'
+def test_buy_links_are_never_named_as_files(export_urls):
+    urls = export_urls
+    urls.document = "books/genesis/index.html"
+    assert urls.go("genesis", "kindle", src="page").startswith("https://www.amazon.com/")
+    assert urls.chooser("genesis", absolute=True) == f"{BASE}/books/genesis/"
+    clicks = ExportUrls(BASE, urls.catalog, "https://click.example.org/")
+    assert clicks.go("genesis", "kindle", src="page") == (
+        "https://click.example.org/go/genesis/kindle?src=page"
     )
-    assert rewriter.rewrite(text, "index.html", "text/html", relative=True) == text
-    assert rewriter.unresolved == set()
+    assert not [url for url in urls.files if url.startswith("/go")]
 
 
-def test_links_the_app_did_not_answer_are_reported(rewriter):
-    rewriter.rewrite('<html><a href="/books/genesis/flyer.pdf?size=letter">x</a>', "index.html",
-                     "text/html", relative=True)  # fmt: skip
-    assert rewriter.unresolved == {"/books/genesis/flyer.pdf?size=letter"}
+def test_two_urls_never_share_a_file(export_urls):
+    urls = export_urls
+    first = urls.static_file("/books/a b", "text/html")
+    second = urls.static_file("/books/a-b", "text/html")
+    assert first == "books/a-b/index.html" and second != first
+    assert urls.static_file("/manifest.json", "application/json") != "manifest.json"
 
 
-def test_widget_js_asks_for_fragment_files_named_like_the_export():
-    source = (Path(__file__).parents[1] / "templates" / "embed" / "widget.js").read_text()
-    js = static_widget_js(source)
-    assert '"/fragment/" + (parts.join("_") || "index") + ".html"' in js
-    assert "function fragmentUrl(el)" in js and js.count("function fragmentUrl") == 1
-    with pytest.raises(ExportError, match="fragmentUrl"):
-        static_widget_js("(function () { var x = 1; })();")
+def test_widget_js_asks_for_fragment_files_named_like_the_export(export_urls, tmp_path):
+    def widget_js(urls) -> str:
+        config = {"CLOCK": lambda: QUIET_DAY, "BASE_URL": BASE}
+        app = create_app(config, instance_path=str(tmp_path / str(id(urls))))
+        if urls is not None:
+            app.extensions["storefront"].urls = urls
+        return app.test_client().get("/widget.js").get_data(as_text=True)
+
+    served = widget_js(None)
+    assert '"/fragment" + (query.length' in served and "{%" not in served
+    static = widget_js(export_urls)
+    assert '"/fragment/" + (parts.join("_") || "index") + ".html"' in static
+    assert static.count("function fragmentUrl") == 1 and "{%" not in static
 
 
 # --------------------------------------------------------------------------- the export
@@ -721,10 +724,11 @@ def test_cards_script_and_oembed_carry_cors_headers_for_other_sites(sale_export)
 
 
 def test_a_runaway_crawl_stops_with_a_clear_error(tmp_path):
-    from storefront.export import ExportUrls, crawl, seed_urls
+    from storefront.export import crawl, seed_urls
 
     app = create_app({"CLOCK": lambda: QUIET_DAY, "BASE_URL": BASE}, instance_path=str(tmp_path))
     sf = app.extensions["storefront"]
-    urls = ExportUrls(BASE, sf.catalog)
+    urls = sf.urls = ExportUrls(BASE, sf.catalog)
+    seed_urls(sf.catalog, urls, QUIET_DAY)
     with pytest.raises(ExportError, match="more than 3 files"):
-        crawl(app.test_client(), seed_urls(sf.catalog, urls, QUIET_DAY), BASE, limit=3)
+        crawl(app.test_client(), urls, limit=3)

@@ -1,4 +1,4 @@
-"""Print pieces (widgets.flyer): real WeasyPrint output, read back as a reader and a printer would.
+"""Print pieces (widgets.print): real WeasyPrint output, read back as a reader and a printer would.
 
 Every PDF is parsed with pypdf (text, page boxes, link annotations, metadata) and
 rasterized with pdfium, whose pixels go to a real QR decoder (zxing-cpp).
@@ -22,10 +22,10 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+import widgets.print as flyer
 from storefront.catalog import load_catalog
 from storefront.urls import Urls
-from widgets import flyer
-from widgets.flyer import PIECES, FlyerError, FlyerFitError, build_piece, prepare_piece, render_job
+from widgets.print import PIECES, FlyerError, FlyerFitError, build_piece, prepare_piece, render_job
 
 BASE = "https://books.example.org"
 CAMPAIGN = "apollo8-anniversary"
@@ -421,7 +421,7 @@ def test_every_piece_rasterizes_to_a_png_artifact(campaign_pieces, long_pieces):
 
 
 def test_bookmark_sheet_geometry_keeps_marks_outside_the_bleed():
-    g = flyer._bookmark_sheet()
+    g = flyer.pieces.bookmark_sheet()
     assert g["count"] == 4
     lefts = g["trim_xs"][0::2]
     rights = g["trim_xs"][1::2]
@@ -437,7 +437,7 @@ def test_bookmark_sheet_geometry_keeps_marks_outside_the_bleed():
 
 
 def test_bookmark_sheet_prints_crop_marks_and_bleeds_past_the_trim(campaign_pieces):
-    g = flyer._bookmark_sheet()
+    g = flyer.pieces.bookmark_sheet()
     dpi = 200
     (image,) = page_images(campaign_pieces["bookmarks"], dpi)
     px = lambda inches: round(inches * dpi)  # noqa: E731

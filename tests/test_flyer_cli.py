@@ -11,9 +11,9 @@ import pytest
 
 from storefront.catalog import builtin_catalog_path
 from storefront.cli import main
-from storefront.commands import flyers as flyers_command
 from tests.test_flyer import BASE, CAMPAIGN, LONG_CATALOG, pdf_text, qr_texts
-from widgets.flyer import PIECES
+from widgets.print import PIECES
+from widgets.print import campaign as flyers_campaign
 
 ALL_FILES = sorted(f"genesis-{CAMPAIGN}-{name}{piece.extension}" for name, piece in PIECES.items())
 
@@ -204,7 +204,7 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(
     def crash(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(flyers_command.os, "replace", crash)
+    monkeypatch.setattr(flyers_campaign.os, "replace", crash)
     result = runner.invoke(main, [*args, "--force"])
     assert result.exit_code == 1
     assert "No space left on device" in result.output and "Traceback" not in result.output
@@ -264,9 +264,9 @@ def test_a_broken_catalog_exits_1_listing_the_problems(runner, tmp_path, write_c
 
 
 def test_forked_workers_leave_the_parents_fonts_alone(runner, tmp_path, env):
+    import widgets.print as flyer
     from storefront.catalog import load_catalog
     from storefront.urls import Urls
-    from widgets import flyer
 
     catalog = load_catalog()
     genesis = catalog.book("genesis")

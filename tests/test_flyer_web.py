@@ -17,7 +17,7 @@ DURING_SALE = datetime(2026, 12, 22, 16, 0, tzinfo=UTC)
 
 @pytest.fixture
 def cache(app):
-    return app.extensions["storefront"].cache
+    return app.extensions["storefront.print"]
 
 
 @pytest.mark.parametrize("size", ["letter", "a4"])
@@ -113,3 +113,18 @@ def test_social_image_is_the_book_pages_og_image(client):
     assert image.size == (1200, 630)
     assert page.find("meta", property="og:image:width")["content"] == "1200"
     assert page.find("meta", property="og:image:height")["content"] == "630"
+
+
+def test_unknown_parameters_neither_render_nor_evict_a_flyer(app, client, cache):
+    first = client.get("/books/genesis/flyer.pdf?size=a4")
+    # Junk parameters on the flyer: the same piece, no new render.
+    for n in range(50):
+        again = client.get(f"/books/genesis/flyer.pdf?size=a4&junk={n}&utm_source=x{n}")
+        assert again.status_code == 200 and again.data == first.data
+    assert cache.renders == 1
+    # A flood that fills the pages' and cards' cache does not push the flyer out.
+    shared = app.extensions["storefront"].cache
+    for n in range(shared.size + 50):
+        client.get(f"/embed/genesis?junk={n}")
+    client.get("/books/genesis/flyer.pdf?size=a4&x=1")
+    assert cache.renders == 1

@@ -92,6 +92,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(301, Location="/ok")
         elif path == "/temp":
             self._send(302, Location="/ok")
+        elif path == "/moved-then-temp":
+            self._send(301, Location="/temp")
+        elif path == "/see-other":
+            self._send(303, Location="/temp-307")
+        elif path == "/temp-307":
+            self._send(307, Location="/ok")
         elif path == "/loop/a":
             self._send(302, Location="/loop/b")
         elif path == "/loop/b":
@@ -249,6 +255,28 @@ def test_temporary_redirect_says_so_and_where_it_lands(server):
     result = check(server.url + "/temp")
     assert result.final_url == server.url + "/ok"
     assert "temporary" in result.detail
+
+
+@pytest.mark.parametrize(
+    ("path", "codes", "detail"),
+    [
+        ("/chain/1", [301, 308, 301], "3 permanent redirect(s) (301, 308, 301) to "),
+        ("/temp", [302], "1 temporary redirect(s) (302) to "),
+        ("/see-other", [303, 307], "2 temporary redirect(s) (303, 307) to "),
+        (
+            "/moved-then-temp",
+            [301, 302],
+            "2 redirects (1 permanent: 301; 1 temporary: 302) to ",
+        ),
+    ],
+)
+def test_redirects_are_reported_permanent_or_temporary_by_their_codes(server, path, codes, detail):
+    result = check(server.url + path)
+    assert result.status is Status.REDIRECTED
+    assert [h.status for h in result.chain] == codes
+    assert result.detail == detail + server.url + "/ok"
+    chain = result.to_dict()["chain"]
+    assert [hop["permanent"] for hop in chain] == [c in (301, 308) for c in codes]
 
 
 def test_redirect_loop_stops_at_the_first_repeat(server):

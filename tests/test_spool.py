@@ -142,7 +142,7 @@ def test_replay_after_a_crash_mid_replay_counts_every_click_once(tmp_path):
     script = textwrap.dedent(
         f"""
         import os, signal
-        import storefront.storage as storage
+        import storefront.storage.store as storage
         from storefront.spool import Spool
 
         real, calls = storage.insert_if_absent, []

@@ -24,6 +24,7 @@ from storefront.storage import (
     open_click_store,
     schema_version,
 )
+from storefront.storage.engine import file_lock, lock_path
 
 from .clickdb import click_database, set_connections_allowed
 
@@ -124,8 +125,9 @@ def test_a_database_newer_than_the_code_is_refused(db_url):
     engine.dispose()
 
 
-def test_workers_starting_together_migrate_once(db_url):
-    engines = [make_engine(db_url, timeout=10) for _ in range(6)]
+def migrate_together(url: str, workers: int = 6) -> list[int | BaseException]:
+    """``migrate`` from ``workers`` engines at once; what each returned or raised."""
+    engines = [make_engine(url, timeout=10) for _ in range(workers)]
     barrier = threading.Barrier(len(engines))
     results: list[int | BaseException] = []
 
@@ -133,7 +135,7 @@ def test_workers_starting_together_migrate_once(db_url):
         barrier.wait()
         try:
             results.append(migrate(engine))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assert below
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller's assert
             results.append(exc)
 
     threads = [threading.Thread(target=start, args=(e,)) for e in engines]
@@ -141,9 +143,47 @@ def test_workers_starting_together_migrate_once(db_url):
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert sorted(results) == [0] + [SCHEMA_VERSION] * 5  # one migrated, the others found it done
     for e in engines:
         e.dispose()
+    return results
+
+
+def test_workers_starting_together_migrate_once(db_url):
+    results = migrate_together(db_url)
+    assert sorted(results) == [0] + [SCHEMA_VERSION] * 5  # one migrated, the others found it done
+
+
+def test_sqlite_connections_switch_the_file_to_wal_one_at_a_time(tmp_path):
+    """The race behind "database is locked" when workers start together on a new file.
+
+    Switching to WAL needs an exclusive lock, and two connections escalating at once
+    is a deadlock SQLite answers at once (no busy wait): the switch takes turns
+    under the file lock every process shares.
+    """
+    database = tmp_path / "clicks.db"
+    engine = make_engine(f"sqlite:///{database}", timeout=10)
+    connected = threading.Event()
+
+    def connect():
+        with engine.connect():
+            connected.set()
+
+    with file_lock(lock_path(str(database))):  # another process is switching the file
+        thread = threading.Thread(target=connect)
+        thread.start()
+        assert not connected.wait(0.3)  # waits its turn
+    assert connected.wait(10)
+    thread.join(10)
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    engine.dispose()
+
+
+def test_many_workers_starting_together_on_a_new_sqlite_file_all_succeed(tmp_path):
+    # Was flaky (1 round in ~50 failed with "database is locked" from the WAL switch).
+    for round_ in range(15):
+        results = migrate_together(f"sqlite:///{tmp_path / f'clicks-{round_}.db'}")
+        assert sorted(results) == [0] + [SCHEMA_VERSION] * 5, f"round {round_}: {results}"
 
 
 def test_a_click_recorded_twice_by_replay_counts_once(store):

@@ -16,7 +16,6 @@ import io
 import logging
 import re
 import uuid
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -33,6 +32,7 @@ from storefront.templating import render
 from storefront.urls import Urls
 
 from .cover import CoverImage, book_cover
+from .epub_container import repack
 from .markdown import Chapter, ChapterError, render_chapter
 from .qr import qr_png
 from .reproducible import source_date
@@ -204,43 +204,6 @@ def _check_cover(cover: CoverImage, book: Book) -> None:
                 )
 
 
-class _SampleWriter(epub.EpubWriter):
-    """ebooklib's writer with ``xml:lang`` on ``<package>`` and a reproducible zip."""
-
-    def __init__(self, out, book, options, language: str, date_time: tuple):
-        super().__init__(out, book, options)
-        self.language = language
-        self.date_time = date_time
-
-    def _write_opf_file(self, root):
-        root.set("{http://www.w3.org/XML/1998/namespace}lang", self.language)
-        super()._write_opf_file(root)
-
-    def write(self):
-        with zipfile.ZipFile(self.file_name, "w") as archive:
-            self.out = _FixedTimeZip(archive, self.date_time)
-            # The mimetype entry comes first and uncompressed (OCF).
-            self.out.writestr("mimetype", EPUB_MEDIA_TYPE, compress_type=zipfile.ZIP_STORED)
-            self._write_container()
-            self._write_opf()
-            self._write_items()
-
-
-class _FixedTimeZip:
-    """The part of ``ZipFile`` ebooklib uses, with one timestamp and mode for every entry."""
-
-    def __init__(self, archive: zipfile.ZipFile, date_time: tuple):
-        self.archive = archive
-        self.date_time = date_time
-
-    def writestr(self, name: str, data, compress_type: int = zipfile.ZIP_DEFLATED) -> None:
-        info = zipfile.ZipInfo(name, date_time=self.date_time)
-        info.compress_type = compress_type
-        info.create_system = 3  # unix, on every platform
-        info.external_attr = 0o100644 << 16
-        self.archive.writestr(info, data, compresslevel=9)
-
-
 @lru_cache(maxsize=256)
 def _qr_png(url: str) -> bytes:
     # Two thirds of a build is segno's mask search: the page URL of a book rarely changes.
@@ -403,15 +366,15 @@ def build_sample(
         {"href": p.file_name, "title": p.title, "type": p.landmark} for p in pages if p.landmark
     ]
 
-    out = io.BytesIO()
+    written = io.BytesIO()
     options = {
         "mtime": stamp,
         "epub3_pages": False,
         "epub2_guide": False,
         "landmark_title": "Landmarks",
+        "raise_exceptions": True,
     }
-    writer = _SampleWriter(out, ebook, options, language, stamp.timetuple()[:6])
-    writer.process()
-    writer.write()
-    logger.info("built the EPUB sample of %s: %d bytes", book.slug, out.tell())
-    return out.getvalue()
+    epub.write_epub(written, ebook, options)
+    data = repack(written.getvalue(), language, stamp.timetuple()[:6])
+    logger.info("built the EPUB sample of %s: %d bytes", book.slug, len(data))
+    return data

@@ -18,12 +18,12 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import Unauthorized
 
+from ..clickdb import get_click_store
 from ..stats import click_stats, daily, day_chart, totals
 from ..storage import StorageError
 from ..templating import render
 from . import storefront
 from .errors import handle_http_error
-from .go import click_store
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def stats() -> Response:
         abort(400, "'since' is after 'until'.")
     if (until - since).days >= MAX_DAYS:
         abort(400, f"Choose at most {MAX_DAYS} days.")
-    store = click_store()
+    store = get_click_store()
     try:
         if store.spool.pending():
             store.replay_spool()

@@ -4,6 +4,11 @@ Both are built on first request and cached per catalog version and price window
 (a build takes ~0.1-0.2 s once WeasyPrint is warm). Their creation date is the
 catalog file's modification time, so every worker builds the same bytes and
 the ETag holds across workers.
+
+The pieces have a cache of their own, keyed on the parsed options (piece, book,
+campaign), never on the raw query string: a parameter the view does not know
+changes nothing, and a flood of junk URLs on other routes (whose caches it
+fills) cannot push a flyer out of memory.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ import logging
 import threading
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
 
-from widgets.flyer import (
+from widgets.print import (
     PIECES,
     FlyerError,
     FlyerFitError,
@@ -25,6 +30,7 @@ from widgets.flyer import (
 )
 
 from ..catalog import Book, Catalog
+from ..state import RenderCache
 from ..urls import FLYER_SIZES
 from . import send_rendered, storefront
 from .books import get_book
@@ -32,6 +38,21 @@ from .books import get_book
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("flyer", __name__)
+
+# Every key is a valid (piece, book, campaign) of the catalog: a few per book.
+PRINT_CACHE_SIZE = 64
+_CACHE_KEY = "storefront.print"
+
+
+@bp.record_once
+def _init_cache(state) -> None:
+    state.app.extensions[_CACHE_KEY] = RenderCache(size=PRINT_CACHE_SIZE)
+
+
+def print_cache() -> RenderCache:
+    """The app's cache of built print pieces (separate from pages and cards)."""
+    return current_app.extensions[_CACHE_KEY]
+
 
 # One WeasyPrint render at a time per process: a burst of first requests waits
 # for one build instead of each starting its own (the renderer is not thread-safe).
@@ -84,7 +105,7 @@ def _send_piece(book: Book, piece: str, campaign_slug: str | None, *, max_age: i
 
     try:
         with _build_lock:
-            rendered = sf.cache.get(key, catalog, at, build)
+            rendered = print_cache().get(key, catalog, at, build)
     except FlyerFitError as exc:
         # The catalog's text does not fit the page: the author must shorten it.
         logger.error("cannot build %s: %s", piece, exc)

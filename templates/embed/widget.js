@@ -13,6 +13,19 @@
   var OPTIONS = ["layout", "theme", "quote", "formats", "cta"];
   var pending = {}; // fragment URL -> Promise of its HTML: one request per distinct card
 
+{% if static_files %}
+  function fragmentUrl(el) {
+    // A static export: one file per layout and theme (other options are not exported),
+    // named as storefront.export.naming.query_name() names them.
+    var parts = [];
+    ["layout", "theme"].forEach(function (name) {
+      var value = el.getAttribute("data-" + name);
+      if (value !== null) parts.push(name + "-" + encodeURIComponent(value));
+    });
+    return root + "embed/" + encodeURIComponent(el.getAttribute("data-storefront-book")) +
+      "/fragment/" + (parts.join("_") || "index") + ".html";
+  }
+{% else %}
   function fragmentUrl(el) {
     var query = [];
     OPTIONS.forEach(function (name) {
@@ -22,6 +35,7 @@
     return root + "embed/" + encodeURIComponent(el.getAttribute("data-storefront-book")) +
       "/fragment" + (query.length ? "?" + query.join("&") : "");
   }
+{% endif %}
 
   function load(url) {
     if (!pending[url]) {

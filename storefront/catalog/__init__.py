@@ -1,0 +1,91 @@
+"""Load and validate the catalog: one human-edited TOML file.
+
+``load_catalog(path)`` returns a frozen :class:`Catalog` or raises
+:class:`CatalogError` listing *every* problem at once, each as
+``file:line: key.path: what is wrong``. Money is ``Decimal`` (TOML floats are
+parsed as ``Decimal``, never ``float``); datetimes are timezone-aware.
+
+The package, in reading order:
+
+- ``model``: the frozen dataclasses; each TOML key is declared once, as a field;
+- ``convert``: one converter per kind of value (text, slug, URL, money, file...);
+- ``spec``: derives each table's checks from the fields' metadata;
+- ``territory``: the one set of countries and groups (``EU``) for catalog and links;
+- ``lines``: the TOML line map behind every ``file:line``;
+- ``reader``: nested tables, cross-references and context-dependent defaults;
+- ``load``: file and TOML syntax, then the reader.
+
+Adding a catalog field is one line in ``model.py``: a field whose default is
+``spec(converter, ...)``, e.g. on :class:`Edition`::
+
+    narrator: str | None = spec(c.text, formats=("audiobook",), default=None)
+
+The reader then accepts the key in that table, converts it (an error names the
+file, line and key), reports it when ``required=True`` and missing, suggests it
+for a misspelt key, refuses it on editions of other ``formats``, and passes it
+to the constructor. A file next to the catalog is ``spec(c.FileField({".mp3":
+"audio/mpeg"}), default=None)``. Only a field that depends on other tables
+(a reference to a vendor, money checked against a currency) or builds nested
+tables (``nested=True``) needs code in ``reader.py`` as well.
+"""
+
+from __future__ import annotations
+
+from .convert import SLUG_RE
+from .errors import CatalogError, CatalogProblem, Invalid
+from .lines import build_line_map
+from .load import builtin_catalog_path, iter_urls, load_catalog, parse_catalog
+from .model import (
+    CAMPAIGN_KINDS,
+    CONTRIBUTOR_ROLES,
+    COVER_TYPES,
+    FORMATS,
+    Affiliate,
+    Book,
+    Campaign,
+    Catalog,
+    Contributor,
+    Edition,
+    Offer,
+    Quote,
+    Series,
+    Site,
+    SupportMethod,
+    Vendor,
+)
+from .spec import spec
+from .territory import COUNTRIES, GROUPS, TERRITORIES, country_code, lookup
+
+__all__ = [
+    "CAMPAIGN_KINDS",
+    "CONTRIBUTOR_ROLES",
+    "COUNTRIES",
+    "COVER_TYPES",
+    "FORMATS",
+    "GROUPS",
+    "SLUG_RE",
+    "TERRITORIES",
+    "Affiliate",
+    "Book",
+    "Campaign",
+    "Catalog",
+    "CatalogError",
+    "CatalogProblem",
+    "Contributor",
+    "Edition",
+    "Invalid",
+    "Offer",
+    "Quote",
+    "Series",
+    "Site",
+    "SupportMethod",
+    "Vendor",
+    "build_line_map",
+    "builtin_catalog_path",
+    "country_code",
+    "iter_urls",
+    "load_catalog",
+    "lookup",
+    "parse_catalog",
+    "spec",
+]

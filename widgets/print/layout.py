@@ -1,0 +1,232 @@
+"""What a piece shows: its campaign, its books' offers, and the HTML and CSS to lay out.
+
+:func:`prepare_piece` renders a piece's HTML and stylesheet (Jinja, QR code,
+cover) and hashes every input into :attr:`PieceJob.digest`, without importing
+WeasyPrint, so the CLI can skip unchanged pieces cheaply.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import cache, lru_cache
+from importlib.metadata import version as package_version
+from urllib.parse import urlsplit
+
+from storefront.catalog import Book, Campaign, Catalog, Quote, Vendor
+from storefront.presentation import BookView, present_book
+from storefront.pricing import campaign_covers, utcnow
+from storefront.templating import render
+from storefront.urls import Urls
+
+from ..cover import book_cover
+from ..qr import qr_svg
+from ..reproducible import code_digest as tree_digest
+from ..reproducible import source_date
+from .pieces import PIECES, FlyerError, Piece, get_piece, output_name
+
+# Vendors a bookstore or library will not display: Amazon and its brands.
+AMAZON_BRANDS = ("amazon", "audible", "kindle")
+
+
+# --------------------------------------------------------------------------- campaigns
+
+
+def resolve_campaign(
+    catalog: Catalog, slug: str | None, book: Book | None = None
+) -> Campaign | None:
+    """Look up ``slug`` (None or empty: no campaign); raise :class:`FlyerError` if unusable."""
+    if not slug:
+        return None
+    campaign = catalog.campaign(slug)
+    if campaign is None:
+        known = ", ".join(c.slug for c in catalog.campaigns) or "none"
+        raise FlyerError(
+            f"no campaign '{slug}' in the catalog (campaigns: {known})", option="campaign"
+        )
+    if book is not None and not campaign_covers(campaign, book):
+        raise FlyerError(f"campaign '{slug}' does not include book '{book.slug}'")
+    return campaign
+
+
+def is_amazon(vendor: Vendor) -> bool:
+    """Whether a vendor is Amazon or one of its brands (left out of the bookstore edition)."""
+    names = (vendor.slug.lower(), vendor.name.lower())
+    return any(brand in name for brand in AMAZON_BRANDS for name in names)
+
+
+def without_amazon(catalog: Catalog, book: Book) -> Book:
+    """Return ``book`` with every Amazon-branded offer removed."""
+    editions = tuple(
+        replace(e, offers=tuple(o for o in e.offers if not is_amazon(catalog.vendor(o.vendor))))
+        for e in book.editions
+    )
+    return replace(book, editions=editions)
+
+
+# --------------------------------------------------------------------------- preparing
+
+
+@dataclass(frozen=True)
+class PieceJob:
+    """Everything WeasyPrint needs for one piece; picklable for worker processes."""
+
+    piece: str
+    book: str
+    campaign: str | None
+    html: str
+    css: str
+    created: str  # PDF creation date (ISO 8601, UTC): not part of the digest
+    digest: str  # sha256 of every input that changes the output
+
+    @property
+    def filename(self) -> str:
+        return output_name(self.book, self.piece, self.campaign)
+
+    @property
+    def media_type(self) -> str:
+        return PIECES[self.piece].media_type
+
+
+def _data_uri(data: bytes, media_type: str) -> str:
+    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+@lru_cache(maxsize=256)
+def _qr_data_uri(url: str) -> str:
+    # Encoding picks the best of 8 masks: most of the cost of preparing a piece,
+    # and every piece of a book and campaign carries the same URL.
+    return _data_uri(qr_svg(url, for_print=True).encode(), "image/svg+xml")
+
+
+def split_quotes(quotes: tuple[Quote, ...]) -> list[list[Quote]]:
+    """One column for up to two quotes; else two columns balanced by length, in order."""
+    if len(quotes) <= 2:
+        return [list(quotes)]
+    total = sum(len(q.text) + 40 for q in quotes)
+    left: list[Quote] = []
+    size = 0
+    for q in quotes:
+        if size >= total / 2 and left:
+            break
+        left.append(q)
+        size += len(q.text) + 40
+    return [left, list(quotes[len(left) :])]
+
+
+def _short_url(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def piece_context(
+    catalog: Catalog, book: Book, piece: Piece, urls: Urls, campaign: Campaign | None, at: datetime
+) -> dict:
+    """Return the template context of ``piece`` for ``book`` as it is at ``at``."""
+    shown_book = without_amazon(catalog, book) if piece.bookstore else book
+    view: BookView = present_book(
+        catalog, shown_book, at, urls, src=piece.src, campaign=campaign.slug if campaign else None
+    )
+    # A piece printed during a sale is about that sale, even without --campaign.
+    shown = campaign or (view.sale.campaign if view.sale else None)
+    tag = shown.slug if shown else None
+    qr_url = urls.chooser(book.slug, src="qr", campaign=tag, absolute=True)
+    cover = book_cover(book)
+    offers = [o for f in view.formats for o in f.offers]
+    preferred = next((o for o in offers if o.offer.preferred and o.offer.reason), None)
+    isbns = [(f.label, f.edition.isbn) for f in view.formats if f.edition.isbn]
+    return {
+        "piece": piece,
+        "view": view,
+        "book": book,
+        "site": catalog.site,
+        "campaign": shown,
+        "sale": view.sale,
+        "kicker": shown.name if shown else catalog.site.title,
+        "headline": shown.headline if shown else book.pitch,
+        "giving": catalog.support if shown and shown.kind == "fundraiser" else (),
+        "quote_columns": split_quotes(book.quotes),
+        "featured": book.featured_quote,
+        "cover_src": _data_uri(cover.data, cover.media_type),
+        "qr_src": _qr_data_uri(qr_url),
+        "qr_url": qr_url,
+        "link_url": urls.chooser(book.slug, src=piece.src, campaign=tag, absolute=True),
+        "short_url": _short_url(urls.chooser(book.slug, campaign=tag, absolute=True)),
+        "host": urlsplit(urls.base_url).netloc,
+        "absolute": urls.absolute,
+        "preferred": preferred,
+        "isbns": isbns,
+        "doc_title": f"{book.full_title}: {piece.title}" + (f", {shown.name}" if shown else ""),
+        "subject": shown.headline if shown else book.pitch,
+        "keywords": [
+            k for k in (book.title, shown.name if shown else None, catalog.site.title) if k
+        ],
+    }
+
+
+@cache
+def code_digest() -> str:
+    """Hash the code, templates and fonts that draw the pieces: a change to any rebuilds them.
+
+    Every module, template and font of the tree (see :func:`widgets.reproducible.code_digest`),
+    and the versions of WeasyPrint and pdfium.
+    """
+    h = hashlib.sha256(tree_digest().encode())
+    h.update(package_version("weasyprint").encode())
+    h.update(package_version("pypdfium2").encode())
+    return h.hexdigest()
+
+
+def prepare_piece(
+    catalog: Catalog,
+    book: Book,
+    piece: str,
+    *,
+    urls: Urls,
+    campaign: Campaign | None = None,
+    at: datetime | None = None,
+    created: datetime | None = None,
+) -> PieceJob:
+    """Render the HTML and stylesheet of ``piece`` and hash its inputs (no WeasyPrint).
+
+    A campaign piece shows the campaign as it will be on its first day (so the
+    sale price shows); without a campaign the piece shows the prices at ``at``
+    (default: now). ``created`` is the PDF's creation date (default:
+    ``SOURCE_DATE_EPOCH`` or now); it is left out of the digest so an unchanged
+    piece is not rebuilt just because time passed.
+    """
+    spec = get_piece(piece)
+    if campaign is not None:
+        at = campaign.starts
+    at = at or utcnow()
+    context = piece_context(catalog, book, spec, urls, campaign, at)
+    html = render(spec.template, g=spec.geometry, **context)
+    css = render(spec.stylesheet, g=spec.geometry, piece=spec)
+    stamp = source_date(created).strftime("%Y-%m-%dT%H:%M:%SZ")
+    digest = hashlib.sha256(
+        json.dumps(
+            {
+                "code": code_digest(),
+                "piece": spec.name,
+                "fits": [(f.field, f.base, f.minimum) for f in spec.fits],
+                "html": html,
+                "css": css,
+                # A pinned creation date is part of the bytes; "now" is not an input.
+                "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH", ""),
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()
+    return PieceJob(
+        piece=spec.name,
+        book=book.slug,
+        campaign=campaign.slug if campaign else None,
+        html=html,
+        css=css,
+        created=stamp,
+        digest=digest,
+    )
