@@ -22,7 +22,7 @@ import zxingcpp
 from storefront.catalog import builtin_catalog_path, load_catalog
 from storefront.cli import main
 from storefront.desk.auth import AuthStore
-from widgets.flyer import piece_names
+from widgets.print import piece_names
 
 from .conftest import serve_wsgi
 

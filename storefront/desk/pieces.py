@@ -1,10 +1,10 @@
 """Build a campaign's print pieces in the background, with progress a page can poll.
 
-The build is the one ``storefront flyers`` runs (:func:`storefront.commands.flyers.
-prepare_jobs` and :func:`~storefront.commands.flyers.regenerate`): the same files,
-the same manifest, so a re-run with nothing changed skips every piece and is
-instant. Progress is written to ``.desk-build.json`` in the output folder after
-every piece, so any app server process can answer a poll.
+The build is the one ``storefront flyers`` runs: :func:`widgets.print.build_campaign`,
+the stable entry point of the print package. Same files, same manifest, so a re-run
+with nothing changed skips every piece and is instant. Progress is written to
+``.desk-build.json`` in the output folder after every piece, so any app server
+process can answer a poll.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import logging
 import os
 import threading
 import zipfile
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from widgets.print import FlyerError, build_campaign, prepare_jobs, select_books
+from widgets.print.campaign import MANIFEST, load_manifest
+
 from ..catalog import Catalog
-from ..commands.flyers import MANIFEST, prepare_jobs, regenerate
 from ..urls import Urls
 from .history import write_atomic
 
@@ -59,13 +60,9 @@ def built_files(folder: Path) -> list[str]:
 
 def is_current(catalog: Catalog, campaign, urls: Urls, at: datetime, folder: Path) -> bool:
     """Whether every piece of ``campaign`` in ``folder`` is up to date (nothing to build)."""
-    import click
-
-    from ..commands.flyers import load_manifest, select_books
-
     try:
         books = select_books(catalog, campaign, None)
-    except click.ClickException:
+    except FlyerError:
         return False
     manifest = load_manifest(folder)
     jobs = prepare_jobs(catalog, books, urls=urls, campaign=campaign, at=at)
@@ -76,19 +73,12 @@ def is_current(catalog: Catalog, campaign, urls: Urls, at: datetime, folder: Pat
     )
 
 
-def start_build(
-    catalog: Catalog,
-    campaign,
-    urls: Urls,
-    at: datetime,
-    folder: Path,
-    on_done: Callable[[dict], None] | None = None,
-) -> dict:
-    """Start building ``campaign``'s pieces into ``folder`` unless a build is running there."""
-    from ..commands.flyers import select_books
+def start_build(catalog: Catalog, campaign, urls: Urls, at: datetime, folder: Path) -> dict:
+    """Start building ``campaign``'s pieces into ``folder`` unless a build is running there.
 
-    books = select_books(catalog, campaign, None)
-    jobs = prepare_jobs(catalog, books, urls=urls, campaign=campaign, at=at)
+    Raises :class:`widgets.print.FlyerError` at once when the campaign covers no book.
+    """
+    select_books(catalog, campaign, None)
     with _lock:
         thread = _running.get(folder)
         if thread is not None and thread.is_alive():
@@ -97,20 +87,23 @@ def start_build(
             "state": "running",
             "campaign": campaign.slug,
             "done": 0,
-            "total": len(jobs),
+            "total": 0,
             "files": [],
             "failed": [],
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         _write_status(folder, status)
 
-        def progress(n: int) -> None:
-            status["done"] += n
+        def progress(step: int, total: int) -> None:
+            status["done"] += step
+            status["total"] = total
             _write_status(folder, status)
 
         def run() -> None:
             try:
-                summary = regenerate(jobs, folder, workers=1, progress=progress)
+                summary = build_campaign(
+                    catalog, folder, urls=urls, campaign=campaign.slug, at=at, progress=progress
+                )
                 status.update(
                     state="done" if summary.ok else "failed",
                     built=summary.built,
@@ -118,8 +111,8 @@ def start_build(
                     failed=[f"{name}: {reason}" for name, reason in summary.failed],
                     seconds=round(summary.seconds, 3),
                 )
-            except Exception as exc:  # shown on the page, never a 500
-                logger.exception("building the pieces of %s failed", campaign.slug)
+            except (FlyerError, OSError) as exc:  # shown on the page, never a 500
+                logger.warning("building the pieces of %s failed: %s", campaign.slug, exc)
                 status.update(state="failed", failed=[str(exc)])
             status["files"] = built_files(folder)
             _write_status(folder, status)

@@ -10,13 +10,13 @@ from flask import current_app, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...catalog import Campaign, Catalog
+from ...clickdb import get_click_store
 from ...desk.linkreport import load_report
 from ...desk.pieces import is_current, pieces_folder
 from ...pricing import active_campaigns, book_prices, format_instant, format_money, price_window
 from ...stats import click_stats, daily, totals
 from ...storage import StorageError
 from .. import storefront
-from ..go import click_store
 from . import bp, page
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def next_change(catalog: Catalog, at: datetime) -> tuple[datetime, list[str]] | 
 def recent_clicks(today) -> dict | None:
     since = today - timedelta(days=CLICK_DAYS - 1)
     try:
-        store = click_store()
+        store = get_click_store()
         store.ensure_schema()
         engine = store.engine
         days = daily(engine, since, today)

@@ -17,8 +17,8 @@ from flask import Response, abort, current_app, jsonify, request, send_file, url
 from markupsafe import escape
 
 from widgets.card import CardOptionError, build_card_view, parse_card, render_card_page
-from widgets.flyer import FlyerError, piece_names, prepare_piece, render_job
 from widgets.page import render_book_page, render_index
+from widgets.print import FlyerError, build_piece, get_piece, piece_names
 
 from ...desk.pieces import built_files, pieces_folder, read_status, start_build, zip_pieces
 from ...presentation import present_book
@@ -152,15 +152,15 @@ def preview_piece(piece: str, ext: str):
         abort(404, f"No piece '{piece}.{ext}'.")
     book = _book(request.args.get("book"))
     at = preview_instant()
+    media_type = get_piece(piece).media_type
+    if ext == "pdf" and media_type != "application/pdf":
+        abort(404, f"'{piece}' is an image: ask for {piece}.png.")
     try:
-        job = prepare_piece(catalog, book, piece, urls=sf.urls, at=at)
-        data = render_job(job)
+        data = build_piece(catalog, book, piece, urls=sf.urls, at=at)
     except FlyerError as exc:
         abort(422, str(exc))
-    if job.media_type == "image/png" or ext == "pdf":
-        if ext == "pdf" and job.media_type != "application/pdf":
-            abort(404, f"'{piece}' is an image: ask for {piece}.png.")
-        return Response(data, mimetype=job.media_type)
+    if media_type == "image/png" or ext == "pdf":
+        return Response(data, mimetype=media_type)
     return Response(first_page_png(data), mimetype="image/png")
 
 
@@ -210,7 +210,7 @@ def build_pieces(slug: str):
     folder = pieces_folder(current_app.instance_path, slug)
     try:
         status = start_build(sf.catalog, campaign, sf.urls, sf.now(), folder)
-    except Exception as exc:  # e.g. the campaign covers no book: a message, not a 500
+    except FlyerError as exc:  # e.g. the campaign covers no book: a message, not a 500
         abort(422, f"Cannot build the pieces of '{slug}': {exc}")
     if request.accept_mimetypes.best == "application/json":
         return jsonify(status), 202
