@@ -608,3 +608,34 @@ def test_an_edit_on_one_server_reaches_the_others_through_postgresql(tmp_path, c
         )
         for app in (one, two):
             app.extensions["desk"].engine.dispose()
+
+
+# --------------------------------------------------------------------------- completeness
+
+# Keys edited on their own page (an array of tables) rather than as a field.
+CHILD_TABLES = {"editions", "offers", "quotes"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "model"),
+    [
+        ("site", "Site"),
+        ("vendor", "Vendor"),
+        ("book", "Book"),
+        ("edition", "Edition"),
+        ("offer", "Offer"),
+        ("quote", "Quote"),
+        ("support", "SupportMethod"),
+        ("campaign", "Campaign"),
+    ],
+)
+def test_the_desk_edits_every_key_the_catalog_declares(kind, model):
+    """A key added to the catalog's model shows up here until the desk has a field for it."""
+    from storefront.catalog import model as models
+    from storefront.catalog.spec import catalog_fields
+    from storefront.desk.fields import KINDS
+
+    declared = {f.name for f in catalog_fields(getattr(models, model))} - CHILD_TABLES
+    on_the_desk = {f.key.split(".")[0] for f in KINDS[kind]}
+    assert declared - on_the_desk == set()
+    assert on_the_desk - declared == set()
