@@ -125,7 +125,7 @@ CAMPAIGN = (
     Field("slug", "Slug", required=True, help="Lower-case letters, digits and dashes."),
     Field("name", "Name", required=True),
     Field("headline", "Headline", help="Shown on pages, cards and flyers."),
-    Field("kind", "Kind", "choice", choices=CAMPAIGN_KINDS),
+    Field("kind", "Kind", "choice", choices=CAMPAIGN_KINDS, help="Not set: a sale."),
     Field(
         "starts",
         "Starts",

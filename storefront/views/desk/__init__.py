@@ -86,7 +86,13 @@ class Desk:
 
 
 def init_app(app: Flask) -> None:
-    """Session, CSRF and the catalog files; a secret key is generated if none is configured."""
+    """Session, CSRF and the catalog files.
+
+    ``STOREFRONT_SECRET_KEY`` signs the session (generated once into the instance folder
+    when not configured); ``STOREFRONT_SESSION_COOKIE_SECURE`` forces ``Secure`` behind a
+    TLS proxy; ``STOREFRONT_CATALOG_SYNC_INTERVAL`` is how often several servers look for a
+    newer catalog version in the database (docs/desk.md).
+    """
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.instance_path)
     if app.config.get("SESSION_COOKIE_NAME") in (None, "session"):
