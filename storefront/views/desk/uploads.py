@@ -21,7 +21,7 @@ from ...desk import document
 from ...desk.fields import BOOK
 from ...desk.history import SaveError, write_atomic
 from . import bp, desk, page
-from .catalog import current, kind_of
+from .editing import current, kind_of
 
 MAX_COVER = 5 * 1024 * 1024
 MAX_CHAPTER = 512 * 1024
