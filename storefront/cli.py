@@ -29,6 +29,7 @@ LAZY_COMMANDS = {
     "links": "storefront.commands.links:links",
     "stats": "storefront.commands.stats:stats",
     "export": "storefront.commands.export:export",
+    "admin": "storefront.commands.admin:admin",
 }
 
 
