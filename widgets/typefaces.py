@@ -313,15 +313,18 @@ def book_text(book: Book, index: int) -> Iterator[tuple[str, str]]:
 def catalog_text(
     catalog: Catalog, books: Iterable[Book] | None = None
 ) -> Iterator[tuple[str, str]]:
-    """(key path, text) of everything printed from ``catalog`` (only ``books`` if given)."""
+    """(key path, text) of everything printed from ``catalog`` (only ``books`` if given).
+
+    ``books`` may be edited copies of the catalog's books: their own text is read,
+    under the key path of the catalog's book with the same slug.
+    """
     yield "site.title", catalog.site.title
     yield "site.affiliate_disclosure", catalog.site.affiliate_disclosure
     for n, vendor in enumerate(catalog.vendors.values()):
         yield f"vendors[{n}].name", vendor.name
-    wanted = None if books is None else {b.slug for b in books}
-    for n, book in enumerate(catalog.books):
-        if wanted is None or book.slug in wanted:
-            yield from book_text(book, n)
+    index = {book.slug: n for n, book in enumerate(catalog.books)}
+    for book in catalog.books if books is None else books:
+        yield from book_text(book, index.get(book.slug, 0))
     for n, campaign in enumerate(catalog.campaigns):
         yield f"campaigns[{n}].name", campaign.name
         yield f"campaigns[{n}].headline", campaign.headline
