@@ -31,10 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from crawlerdetect import CrawlerDetect
 
-HEAD = "head"
-PREFETCH = "prefetch"
-BOT = "bot"
-READER = "reader"
+from .clicks import ClickKind
 
 _detector = CrawlerDetect()
 _detector_lock = threading.Lock()  # is_crawler stores its last match on the instance
@@ -63,15 +60,15 @@ def is_bot(user_agent: str | None) -> bool:
         return _detector.is_crawler(agent[:1000])
 
 
-def classify(method: str, headers: Mapping[str, str]) -> str:
-    """``reader``, ``bot``, ``prefetch`` or ``head`` for one request to a tracked link."""
+def classify(method: str, headers: Mapping[str, str]) -> ClickKind:
+    """The :class:`~storefront.clicks.ClickKind` of one request to a tracked link."""
     if method.upper() == "HEAD":
-        return HEAD
+        return ClickKind.HEAD
     if is_prefetch(headers):
-        return PREFETCH
+        return ClickKind.PREFETCH
     if is_bot(headers.get("User-Agent")):
-        return BOT
-    return READER
+        return ClickKind.BOT
+    return ClickKind.READER
 
 
 def warm_up() -> None:

@@ -27,10 +27,8 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # storage imports this module; the type is only for hints
-    from .storage import ClickEvent
+from .clicks import ClickEvent
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +109,6 @@ class Spool:
         batch stays and the next replay tries again. Only one process replays at a
         time: if another holds the replay lock, this returns 0 at once.
         """
-        from .storage import ClickEvent
-
         with self._flock(self._replay_lock, blocking=False) as locked:
             if not locked:
                 return 0

@@ -129,7 +129,7 @@ def test_exported_cards_render_on_another_site_by_iframe_and_script(chromium, bl
 
     # The oEmbed iframe: its card, its cover, and widget.js sizing the frame to its content.
     frame = page.frame_locator("iframe[data-storefront-frame]")
-    assert frame.locator("aside[data-layout=card]").is_visible()
+    assert frame.locator("[data-layout=card]").is_visible()
     assert frame.locator("img").evaluate("img => img.complete && img.naturalWidth") > 0
     page.wait_for_function(
         "() => document.querySelector('iframe[data-storefront-frame]').style.height !== ''"
@@ -146,7 +146,7 @@ def test_every_exported_card_page_renders_its_layout(chromium, store):
     for layout in LAYOUTS:
         for theme in THEMES:
             page.goto(f"{base}/embed/genesis/layout-{layout}_theme-{theme}.html")
-            assert page.locator(f"aside[data-layout={layout}]").is_visible(), (layout, theme)
+            assert page.locator(f"[data-layout={layout}]").is_visible(), (layout, theme)
             assert page.locator("a[data-offer]").count() >= 1
     assert problems == []
     page.close()

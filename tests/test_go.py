@@ -326,7 +326,12 @@ def test_a_locked_database_still_redirects_and_the_click_is_replayed(make_app, t
 
 def test_healthz_reports_the_click_database(client):
     data = client.get("/healthz").get_json()
-    assert data["clicks"] == {"database": "ok", "backend": "sqlite", "spooled": False}
+    assert data["clicks"] == {
+        "database": "ok",
+        "backend": "sqlite",
+        "spooling": False,
+        "spooled": 0,
+    }
 
 
 def test_post_is_not_a_click(client, app):
@@ -337,16 +342,39 @@ def test_post_is_not_a_click(client, app):
 # --------------------------------------------------------------------------- the fast path
 
 
-def test_repeat_clicks_skip_flask_with_the_same_answer_and_row(client, app):
+@pytest.fixture
+def flask_runs(app):
+    """The requests that reached Flask (the fast path answers without it)."""
+    from flask import request_started
+
+    seen: list[str] = []
+
+    def count(sender, **extra):
+        seen.append("run")
+
+    request_started.connect(count, app)
+    yield seen
+    request_started.disconnect(count, app)
+
+
+def by_flask_alone(app):
+    """The app without its fast path in front: every request is Flask's."""
+    app.wsgi_app = app.wsgi_app.wsgi_app
+    return app
+
+
+def test_repeat_clicks_skip_flask_with_the_same_answer_and_row(
+    make_app, tmp_path, client, app, flask_runs
+):
     first = client.get("/go/genesis/kindle?src=card&c=apollo8-anniversary", headers=BROWSER)
-
-    def flask_must_not_answer(**kwargs):
-        raise AssertionError("a plain click went through Flask")
-
-    app.view_functions["go.go"] = flask_must_not_answer
     second = client.get("/go/genesis/kindle?src=card&c=apollo8-anniversary", headers=BROWSER)
-    assert second.status == first.status == "302 FOUND"
-    assert sorted(second.headers.items()) == sorted(first.headers.items())
+    assert flask_runs == []
+    flask = by_flask_alone(make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'flask.db'}"))
+    by_flask = flask.test_client().get(
+        "/go/genesis/kindle?src=card&c=apollo8-anniversary", headers=BROWSER
+    )
+    assert second.status == first.status == by_flask.status == "302 FOUND"
+    assert sorted(second.headers.items()) == sorted(by_flask.headers.items())
     assert second.headers["X-Content-Type-Options"] == "nosniff"  # the app's own headers
     one, two = rows(app)
     ignore = {"id", "at", "is_repeat"}
@@ -373,13 +401,15 @@ def test_repeat_clicks_skip_flask_with_the_same_answer_and_row(client, app):
 def test_fast_path_classifies_and_chooses_stores_like_flask(
     make_app, tmp_path, method, path, headers, kind
 ):
-    by_flask = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'flask.db'}")
-    flask_answer = by_flask.test_client().open(path, method=method, headers=headers)  # the first
+    by_flask = by_flask_alone(make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'flask.db'}"))
+    flask_answer = by_flask.test_client().open(path, method=method, headers=headers)
     fast = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'fast.db'}")
-    client = fast.test_client()
-    client.get("/go/genesis/audible", headers=BROWSER)  # teaches the fast path its headers
-    fast.view_functions["go.go"] = None  # Flask must not answer the next one
-    fast_answer = client.open(path, method=method, headers=headers)
+    from flask import request_started
+
+    runs: list = []
+    request_started.connect(lambda sender, **extra: runs.append(1), fast, weak=False)
+    fast_answer = fast.test_client().open(path, method=method, headers=headers)
+    assert runs == []  # answered by the fast path
     assert sorted(fast_answer.headers.items()) == sorted(flask_answer.headers.items())
     ignore = {"id", "at"}
     flask_row, fast_row = rows(by_flask)[-1], rows(fast)[-1]

@@ -79,21 +79,29 @@ def test_a_base_url_with_a_path_prefix_is_respected(catalog, url, ours):
 
 
 @pytest.mark.parametrize(
-    ("layout", "maxwidth", "maxheight", "size"),
+    ("layout", "maxwidth", "maxheight", "fitted"),
     [
-        ("card", None, None, (480, 900)),
-        ("card", "1000", None, (480, 900)),
-        ("card", "400", None, (400, 1080)),  # narrower: more lines, taller
-        ("card", "400", "711", (400, 711)),
-        ("banner", None, None, (720, 120)),
-        ("banner", "600", None, (600, 120)),
-        ("compact", None, None, (300, 460)),
-        ("support", "280", None, (280, 960)),
+        ("card", None, None, ("card", 480, 870)),
+        ("card", "1000", None, ("card", 480, 870)),
+        ("card", "400", None, ("card", 400, 1060)),  # narrower: more lines, taller
+        ("card", "400", "711", ("card", 400, 711)),  # asked for: capped, its script resizes
+        ("banner", None, None, ("banner", 720, 150)),
+        ("banner", "600", None, ("banner", 600, 150)),
+        ("compact", None, None, ("compact", 300, 390)),
+        ("support", "280", None, ("support", 280, 750)),
+        # No layout asked for: the richest card that fits whole.
+        (None, None, None, ("card", 480, 870)),
+        (None, "640", "750", ("card", 560, 730)),  # wider than 480: fits
+        (None, "500", "750", ("compact", 300, 390)),  # WordPress's default request
+        (None, "400", "300", ("banner", 400, 230)),
+        (None, "400", "100", ("banner", 400, 100)),  # nothing fits: the smallest, capped
     ],
 )
-def test_card_size_fits_the_consumers_limits(layout, maxwidth, maxheight, size):
-    fitted = card_size(layout, maxwidth, maxheight)
-    assert (fitted.width, fitted.height) == size
+def test_card_size_fits_the_consumers_limits(layout, maxwidth, maxheight, fitted):
+    chosen, size = card_size(layout, maxwidth, maxheight)
+    assert (chosen, size.width, size.height) == fitted
+    if maxheight:
+        assert size.height <= int(maxheight)
 
 
 @pytest.mark.parametrize(
@@ -104,6 +112,12 @@ def test_card_size_fits_the_consumers_limits(layout, maxwidth, maxheight, size):
         ("0", None, 400, "maxwidth '0' is not a whole number"),
         ("-5", None, 400, "maxwidth '-5' is not a whole number"),
         (None, "1.5", 400, "maxheight '1.5' is not a whole number"),
+        # Unicode digits: isdigit() says yes to all, int() takes the last two.
+        ("\u00b2", None, 400, "maxwidth '\u00b2' is not a whole number"),
+        (None, "\u00b9", 400, "maxheight '\u00b9' is not a whole number"),
+        ("\u0664\u0668\u0660", None, 400, "is not a whole number"),
+        ("\uff15\uff10\uff10", None, 400, "is not a whole number"),
+        ("9" * 40, None, 400, "is not a whole number"),
     ],
 )
 def test_impossible_sizes_are_refused(maxwidth, maxheight, status, message):
@@ -132,18 +146,38 @@ def test_oembed_answers_a_rich_response_per_the_spec(client):
         "provider_url": f"{BASE}/",
         "cache_age": 86400,
         "width": 480,
-        "height": 900,
+        "height": 870,
         "thumbnail_url": f"{BASE}/books/genesis/cover",
         "thumbnail_width": 600,
         "thumbnail_height": 900,
     }
     soup = BeautifulSoup(data["html"], "html.parser")
+    # What WordPress keeps of an unknown provider's html, in its order: the blockquote
+    # with a plain link to the book page, then the iframe (wp_filter_oembed_result).
+    assert [t.name for t in soup.find_all(True, recursive=False)] == [
+        "blockquote",
+        "iframe",
+        "script",
+    ]
+    assert data["html"].startswith("<blockquote><a href=")
+    (link,) = soup.blockquote.find_all("a")
+    assert link["href"] == f"{BASE}/books/genesis"
+    assert link.get_text() == "Genesis: the Story of Apollo 8, by Robert Zimmerman"
     iframe = soup.find("iframe")
     assert iframe["src"] == f"{BASE}/embed/genesis?layout=card&theme=light"
-    assert (iframe["width"], iframe["height"]) == ("480", "900")
+    assert (iframe["width"], iframe["height"]) == ("480", "870")
+    assert (iframe["frameborder"], iframe["marginwidth"], iframe["marginheight"]) == ("0",) * 3
     assert iframe["title"] == "Genesis: the Story of Apollo 8: promo card"
     assert soup.find("script")["src"] == f"{BASE}/widget.js"
     assert soup.find("script").has_attr("async")
+
+
+def test_wordpress_gets_a_card_that_fits_its_default_box(client):
+    data = client.get(OEMBED + "&maxwidth=500&maxheight=750").get_json()
+    iframe = BeautifulSoup(data["html"], "html.parser").find("iframe")
+    assert iframe["src"] == f"{BASE}/embed/genesis?layout=compact&theme=light"
+    assert (data["width"], data["height"]) == (300, 390)
+    assert (iframe["width"], iframe["height"]) == ("300", "390")
 
 
 @pytest.mark.parametrize(
@@ -163,7 +197,7 @@ def test_oembed_layout_and_theme_choose_the_card(client, query, expected):
 
 
 def test_oembed_drops_the_thumbnail_when_it_would_not_fit(client):
-    data = client.get(OEMBED + "&maxwidth=500&maxheight=800").get_json()
+    data = client.get(OEMBED + "&layout=card&maxwidth=500&maxheight=800").get_json()
     assert (data["width"], data["height"]) == (480, 800)
     assert not {"thumbnail_url", "thumbnail_width", "thumbnail_height"} & data.keys()
 
@@ -179,6 +213,9 @@ def test_oembed_drops_the_thumbnail_when_it_would_not_fit(client):
         (OEMBED + "&maxwidth=100", 404, "no card fits in maxwidth=100"),
         (OEMBED + "&maxwidth=abc", 400, "maxwidth 'abc' is not a whole number"),
         (OEMBED + "&layout=poster", 400, "layout 'poster' is not one of"),
+        (OEMBED + "&maxwidth=%C2%B2", 400, "maxwidth '\u00b2' is not a whole number"),
+        (OEMBED + "&maxheight=%C2%B9", 400, "maxheight '\u00b9' is not a whole number"),
+        (OEMBED + "&maxwidth=%D9%A4%D9%A8%D9%A0", 400, "is not a whole number"),
     ],
 )
 def test_oembed_errors_are_json_with_the_spec_status(client, query, status, message):
@@ -196,7 +233,8 @@ def test_oembed_html_escapes_catalog_text(make_app, write_catalog):
     client = make_app(CATALOG=str(write_catalog(catalog))).test_client()
     data = client.get("/oembed?url=https://books.example.org/books/first").get_json()
     soup = BeautifulSoup(data["html"], "html.parser")
-    assert [t.name for t in soup.find_all(True)] == ["iframe", "script"]
+    assert [t.name for t in soup.find_all(True)] == ["blockquote", "a", "iframe", "script"]
+    assert soup.a.get_text() == "\"><script>alert('t')</script>, by A. Writer"
     assert soup.iframe["title"] == "\"><script>alert('t')</script>: promo card"
     assert data["title"] == "\"><script>alert('t')</script>"
 
@@ -247,9 +285,10 @@ def test_micawber_discovers_and_embeds_the_card_from_a_running_server(live_serve
 
     data = registry.request(page, maxwidth=400)
     assert data["type"] == "rich" and data["version"] == "1.0"
-    assert data["width"] == 400 and data["height"] <= 400 * 16 // 9  # micawber's maxheight
+    # micawber asks maxheight 711 (16:9): the full card would be cut, the compact one fits.
+    assert data["width"] == 300 and data["height"] <= 400 * 16 // 9
     iframe = BeautifulSoup(data["html"], "html.parser").find("iframe")
-    assert iframe["src"] == f"{live_server}/embed/genesis?layout=card&theme=light"
+    assert iframe["src"] == f"{live_server}/embed/genesis?layout=compact&theme=light"
     with urllib.request.urlopen(iframe["src"], timeout=10) as card:
         assert card.status == 200
         assert "frame-ancestors *" in card.headers["Content-Security-Policy"]
@@ -257,7 +296,9 @@ def test_micawber_discovers_and_embeds_the_card_from_a_running_server(live_serve
 
     post = f"Christmas reading:\n\n{page}\n\nMerry Christmas!"
     embedded = registry.parse_text(post)
-    assert f'<iframe src="{live_server}/embed/genesis?layout=card&amp;theme=light"' in embedded
+    soup = BeautifulSoup(embedded, "html.parser")
+    assert soup.blockquote.a["href"] == page
+    assert soup.iframe["src"].startswith(f"{live_server}/embed/genesis?layout=")
     assert embedded.startswith("Christmas reading:")
 
 
@@ -278,3 +319,29 @@ def test_micawber_sees_the_spec_error_statuses(live_server, url, params, status)
     # ResourceWarning turns into an error under filterwarnings=error.
     info.value.__cause__.close()
     assert info.value.status == status
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+def test_oembed_is_cached_on_what_it_answers_not_on_the_query_string(app, client):
+    cache = app.extensions["storefront"].cache
+    first = client.get(OEMBED + "&maxwidth=500&maxheight=750")
+    renders = cache.renders
+    # Junk parameters, another order, equal values spelt differently: no new render.
+    for query in (
+        "&maxheight=750&maxwidth=500",
+        "&maxwidth=500&maxheight=750&utm_source=x&junk=1",
+        "&maxwidth=0500&maxheight=750&format=JSON",
+        # Other limits, the same answer (the same compact card, no thumbnail either way).
+        "&maxwidth=501&maxheight=751",
+        *(f"&maxwidth={w}&maxheight=700" for w in range(300, 480, 7)),
+        *(f"&maxwidth=500&maxheight=750&n={i}" for i in range(50)),
+    ):
+        again = client.get(OEMBED + query)
+        assert again.status_code == 200
+        assert again.data == first.data
+    assert cache.renders == renders
+    # A request that answers differently renders once.
+    client.get(OEMBED + "&maxwidth=640")
+    assert cache.renders == renders + 1

@@ -2,9 +2,14 @@
 
 A consumer (WordPress, a forum, micawber) finds the endpoint through the
 ``<link rel="alternate" type="application/json+oembed">`` of every book page and
-asks ``/oembed?url=<book page>&maxwidth=…``. The answer's ``html`` is the iframe
-card plus ``widget.js``, which resizes the frame to its content; without the script
-the frame keeps the estimated height given here. Pure: no Flask import.
+asks ``/oembed?url=<book page>&maxwidth=…``. The answer's ``html`` is made of what
+WordPress keeps from a provider it does not know (``wp_filter_oembed_result``): a
+``<blockquote>`` with a plain link to the book page first, then the iframe card with
+``frameborder``, ``title``, ``width`` and ``height``; then ``widget.js`` for consumers that
+keep scripts. The blockquote makes WordPress load ``wp-embed.js``, which resizes the frame
+when the card sends its height and follows the card's buy links in the blog's tab; without
+any script the frame keeps the height given here, chosen so the card is not cut.
+Pure: no Flask import.
 """
 
 from __future__ import annotations
@@ -22,10 +27,39 @@ from .cover import COVER_HEIGHT, COVER_WIDTH
 
 OEMBED_VERSION = "1.0"
 CACHE_AGE = 86400  # the html holds no price (the iframe does): a day is safe
-# Preferred width per layout, and the height each needs at that width (measured in
-# Chromium with the built-in catalog, rounded up; widget.js corrects it on the page).
+# Preferred width per layout.
 WIDTHS = {"card": 480, "banner": 720, "compact": 300, "support": 420}
-HEIGHTS = {"card": 900, "banner": 120, "compact": 460, "support": 640}
+# The height each layout needs from a width up: measured in Chromium with the built-in
+# catalog on its tallest day (a sale line, or the fund-raiser's message), rounded up.
+# A card with more text sends its real height (widget.js, wp-embed.js resize the frame).
+HEIGHTS: dict[str, tuple[tuple[int, int], ...]] = {
+    "card": (
+        (280, 1200),
+        (300, 1180),
+        (360, 1060),
+        (420, 1000),
+        (480, 870),
+        (500, 850),
+        (560, 730),
+        (640, 670),
+        (720, 650),
+    ),
+    "compact": ((280, 410), (300, 390), (360, 370), (480, 350)),
+    "banner": ((280, 270), (300, 230), (420, 190), (500, 150)),
+    "support": (
+        (280, 750),
+        (300, 730),
+        (360, 690),
+        (420, 620),
+        (480, 580),
+        (500, 560),
+        (640, 530),
+        (720, 490),
+    ),
+}
+# Without a layout asked for, the richest one whose height fits the consumer's maxheight
+# (WordPress asks 500 x 750, where the full card would be cut).
+FALLBACKS = ("card", "compact", "banner")
 _BOOK_PATH = re.compile(r"/(?:books|embed)/([^/]+)/?")
 
 
@@ -77,27 +111,51 @@ def book_for_url(catalog: Catalog, urls: Urls, url: str) -> Book | None:
     return catalog.book(unquote(match[1])) if match else None
 
 
+_PIXELS = re.compile(r"[0-9]{1,6}")  # ASCII digits only: int() and isdigit() take "²", "٣"
+
+
 def _dimension(value: str | None, name: str) -> int | None:
     if value is None or value.strip() == "":
         return None
     value = value.strip()
-    if not value.isdigit() or int(value) == 0:
-        raise OEmbedError(400, f"{name} '{value}' is not a whole number of pixels above 0")
+    if not _PIXELS.fullmatch(value) or int(value) == 0:
+        raise OEmbedError(400, f"{name} {value!r} is not a whole number of pixels above 0")
     return int(value)
 
 
-def card_size(layout: str, maxwidth: str | None = None, maxheight: str | None = None) -> Size:
-    """The iframe's size for ``layout`` within the consumer's ``maxwidth``/``maxheight``."""
+def layout_height(layout: str, width: int) -> int:
+    """The height ``layout`` needs at ``width`` (from the measured table)."""
+    steps = HEIGHTS[layout]
+    return next((h for w, h in reversed(steps) if w <= width), steps[0][1])
+
+
+def card_size(
+    layout: str | None, maxwidth: str | None = None, maxheight: str | None = None
+) -> tuple[str, Size]:
+    """The layout and iframe size within the consumer's ``maxwidth``/``maxheight``.
+
+    ``layout=None`` picks the richest layout whose card fits whole; a layout asked for
+    is kept, its height capped at ``maxheight`` (the card then sends its real height).
+    """
     max_w, max_h = _dimension(maxwidth, "maxwidth"), _dimension(maxheight, "maxheight")
-    width = WIDTHS[layout] if max_w is None else min(WIDTHS[layout], max_w)
-    if width < MIN_WIDTH:
+    if max_w is not None and max_w < MIN_WIDTH:
         raise OEmbedError(
             404, f"no card fits in maxwidth={max_w}: the narrowest card is {MIN_WIDTH} px wide"
         )
-    # A narrower card wraps into more lines: scale the height up to match.
-    height = HEIGHTS[layout] * WIDTHS[layout] // width if layout != "banner" else HEIGHTS[layout]
-    height = height if max_h is None else min(height, max_h)
-    return Size(width, height, max_w, max_h)
+    for name in (layout,) if layout else FALLBACKS:
+        width = WIDTHS[name] if max_w is None else min(WIDTHS[name], max_w)
+        height = layout_height(name, width)
+        if not layout and max_h is not None and height > max_h and max_w is not None:
+            # A wider card wraps into fewer lines: use the room the consumer gives.
+            for wider, need in HEIGHTS[name]:
+                if width < wider <= max_w and need <= max_h:
+                    width, height = wider, need
+                    break
+        if max_h is None or height <= max_h:
+            break
+    else:
+        height = max_h  # nothing fits whole: the last (smallest) one, resized by its script
+    return name, Size(width, height, max_w, max_h)
 
 
 def build_oembed(
@@ -115,8 +173,10 @@ def build_oembed(
     html = render(
         "embed/oembed.html",
         src=urls.embed(book.slug, layout=layout, theme=theme),
+        page=urls.book(book.slug, absolute=True),
         widget=urls.widget_js(),
         size=size,
+        book=book,
         title=f"{title}: promo card",
     )
     data = {
@@ -132,16 +192,28 @@ def build_oembed(
         "width": size.width,
         "height": size.height,
     }
-    # The spec: a thumbnail must respect maxwidth/maxheight, and the cover has one size.
+    thumb = thumbnail(book, size)
+    if thumb:
+        data["thumbnail_url"] = urls.cover(book.slug, absolute=True)
+        data["thumbnail_width"], data["thumbnail_height"] = thumb
+    return data
+
+
+def thumbnail(book: Book, size: Size) -> tuple[int, int] | None:
+    """The cover's size if it may be the thumbnail: the spec says it must fit the limits."""
     thumb = cover_size(book)
     if (
         thumb
         and (size.max_width is None or thumb[0] <= size.max_width)
         and (size.max_height is None or thumb[1] <= size.max_height)
     ):
-        data["thumbnail_url"] = urls.cover(book.slug, absolute=True)
-        data["thumbnail_width"], data["thumbnail_height"] = thumb
-    return data
+        return thumb
+    return None
+
+
+def answer_key(book: Book, layout: str, theme: str, size: Size) -> tuple:
+    """What the answer depends on: requests that differ only elsewhere share one answer."""
+    return (book.slug, layout, theme, size.width, size.height, thumbnail(book, size))
 
 
 def cover_size(book: Book) -> tuple[int, int] | None:

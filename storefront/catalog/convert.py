@@ -28,6 +28,8 @@ Converter = Callable[[Any, str], Any]
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _CURRENCIES = frozenset(list_currencies())
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and line feed are text
+_SPACE = re.compile(r"\s")
 
 
 def type_name(value: Any) -> str:
@@ -55,7 +57,7 @@ def text(value: Any, path: str) -> str:
     stripped = value.strip()
     if not stripped:
         raise Invalid("must not be empty")
-    if any((ord(c) < 32 and c not in "\n\t") or c == "\x7f" for c in stripped):
+    if _CONTROL.search(stripped):
         raise Invalid("contains control characters")
     return stripped
 
@@ -95,7 +97,7 @@ def choice(options: tuple[str, ...]) -> Converter:
 
 def http_url(value: Any, path: str) -> str:
     result = text(value, path)
-    if any(c.isspace() for c in result):
+    if _SPACE.search(result):
         raise Invalid(f"'{result}' contains spaces")
     try:
         parts = urlsplit(result)

@@ -134,6 +134,7 @@ class Quote:
     source: str = spec(c.text, required=True)
     url: str | None = spec(c.http_url, default=None)
     featured: bool = spec(c.boolean, default=False)
+    language: str | None = spec(c.language, default=None)  # None: unknown, read from the text
 
 
 @_model

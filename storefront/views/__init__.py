@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
 
 from flask import Response, current_app, request
 from werkzeug.datastructures import Headers
-from werkzeug.http import remove_entity_headers
+from werkzeug.http import parse_etags, remove_entity_headers
 from werkzeug.utils import get_content_type
 
 from ..state import Rendered, Storefront
@@ -72,145 +72,97 @@ def _entity_headers(rendered: Rendered) -> tuple[tuple[str, str], ...]:
     return headers
 
 
-def send_rendered(
-    rendered: Rendered, at: datetime, *, replay: bool = False, **cache: int
-) -> Response:
-    """Answer with ``rendered``, or ``304 Not Modified`` when the client has it.
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` value names ``etag`` (unquoted), compared weakly.
 
-    ``replay=True`` lets :class:`ReplayCache` answer later GETs of the same URL
-    without running Flask: only for views whose answer depends on nothing but the
-    path, the catalog and the clock (no query string, cookie or request header).
+    RFC 9110 (13.1.2) compares ``If-None-Match`` weakly: ``W/"x"`` matches ``"x"``,
+    which is what a client sends back after a proxy (nginx's gzip) weakened the ETag.
     """
-    control = cache_control(rendered, at, **cache)
-    etag = f'"{rendered.etag}"'
-    if replay:
-        request.environ[REPLAY_MARK] = (rendered, cache)
-    if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is None:
+        return False
     # A browser sends back exactly the ETag it got: compare that string before
     # parsing the header (parsing costs, and most requests have no such header).
-    if if_none_match is not None and (
-        if_none_match == etag or request.if_none_match.contains(rendered.etag)
-    ):
-        headers = Headers((("ETag", etag), ("Cache-Control", control)))
-        return RenderedResponse(status=304, headers=headers)
+    if if_none_match == f'"{etag}"':
+        return True
+    return parse_etags(if_none_match).contains_weak(etag)
+
+
+def rendered_response(
+    rendered: Rendered,
+    at: datetime,
+    if_none_match: str | None,
+    cache: dict[str, int],
+    extra: Sequence[tuple[str, str]] = (),
+) -> Response:
+    """The answer for ``rendered`` at ``at``: its ``200``, or a ``304`` when the client has it.
+
+    The one place these headers are built, for the views (:func:`send_rendered`) and
+    for :mod:`storefront.fastpath` alike. ``extra`` headers are the view's own (a CSP).
+    """
+    control = cache_control(rendered, at, **cache)
+    if etag_matches(if_none_match, rendered.etag):
+        headers = Headers((("ETag", f'"{rendered.etag}"'), ("Cache-Control", control), *extra))
+        return RenderedResponse(status=304, headers=headers, mimetype=rendered.media_type)
     headers = Headers(_entity_headers(rendered))
     headers.add("Cache-Control", control)
+    if extra:
+        headers.extend(extra)
     # The body goes in as a list: Werkzeug then neither re-encodes it nor
     # recounts its length (Content-Length is among the precomputed headers).
     return RenderedResponse([rendered.body], headers=headers)
 
 
-REPLAY_MARK = "storefront.replay"  # environ key: send_rendered(replay=True) was here
-_NOT_REPLAYED = frozenset({"cache-control"})  # recomputed for every replay
+REPLAY_MARK = "storefront.replay"  # environ key: send_rendered(replay=True) answered
 
 
-@dataclass
-class _Replay:
-    """The app's answers for one URL: the body, and the status lines and headers it sent."""
+def send_rendered(
+    rendered: Rendered,
+    at: datetime,
+    *,
+    replay: bool = False,
+    extra: Sequence[tuple[str, str]] = (),
+    **cache: int,
+) -> Response:
+    """Answer with ``rendered``, or ``304 Not Modified`` when the client has it.
 
-    version: str  # the catalog version the body was rendered from
-    rendered: Rendered
-    cache: dict[str, int]  # send_rendered's max_age/swr, to recompute Cache-Control
-    etag: str  # quoted, as sent
-    # status code (200 or 304) -> (status line, headers after every after_request hook)
-    answers: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=dict)
+    ``replay=True`` lets :mod:`storefront.fastpath` answer later GETs of the same
+    route, arguments and query string without running Flask: only for views whose
+    answer depends on nothing but those, the catalog and the clock (no cookie or
+    request header). ``extra`` headers are sent with the 200 and the 304 alike.
+    """
+    extra = tuple(extra)
+    if replay:
+        request.environ[REPLAY_MARK] = (rendered, cache, extra)
+    return rendered_response(rendered, at, request.environ.get("HTTP_IF_NONE_MATCH"), cache, extra)
 
 
-class ReplayCache:
-    """Answer repeat GETs of cached pages and cards at the WSGI level, without Flask.
+HeaderSetter = Callable[[Headers, "str | None", "str | None"], None]
 
-    When Flask answers a URL (path and query string) through
-    ``send_rendered(..., replay=True)``, the status line and final headers (after
-    every ``after_request`` hook) are recorded, separately for its ``200`` and its
-    ``304``. A later plain GET of the same URL, or one whose ``If-None-Match`` is
-    exactly the ETag, is answered from the record while the catalog version and
-    the price window hold; ``Cache-Control`` is recomputed each time, so it still
-    ends at the next campaign boundary. Anything else (another method, a list of
-    ETags, a catalog edit, a campaign boundary, an error, an answer that sets a
-    cookie or varies by a header) goes to Flask, which records afresh. A view opts
-    in only when its answer depends on nothing but the URL, the catalog and the
-    clock. A page view then costs a few dictionary look-ups instead of a Flask
-    request (the bench: book page and cards above a bare Flask endpoint).
+
+class HeaderHook:
+    """An ``after_request`` hook that only sets headers, from the endpoint and media type.
+
+    Write one as ``set_headers(headers, endpoint, mimetype)`` and register
+    ``header_hook(set_headers)`` with ``after_request``: Flask runs it on every
+    response, and :mod:`storefront.fastpath` runs the very same function on the
+    answers it gives without Flask. Any other kind of hook makes the fast path
+    step aside for the routes it applies to.
     """
 
-    def __init__(self, wsgi_app, sf: Storefront, size: int = 1024):
-        self.wsgi_app = wsgi_app
-        self.storefront = sf
-        self.size = size
-        self._entries: dict[tuple[str, str, str], _Replay] = {}
+    def __init__(self, set_headers: HeaderSetter):
+        self.set_headers = set_headers
+        self.__name__ = getattr(set_headers, "__name__", "header_hook")
+        self.__qualname__ = getattr(set_headers, "__qualname__", self.__name__)
+        self.__module__ = getattr(set_headers, "__module__", __name__)
 
-    def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") != "GET":
-            return self.wsgi_app(environ, start_response)
-        key = (
-            environ.get("SCRIPT_NAME", ""),
-            environ.get("PATH_INFO", ""),
-            environ.get("QUERY_STRING", ""),
-        )
-        entry = self._entries.get(key)
-        if entry is not None:
-            answer = self._replay(entry, environ, start_response)
-            if answer is not None:
-                return answer
-        return self._record(key, environ, start_response)
+    def __call__(self, response: Response) -> Response:
+        self.set_headers(response.headers, request.endpoint, response.mimetype)
+        return response
 
-    def _replay(self, entry: _Replay, environ, start_response):
-        sf = self.storefront
-        if sf.catalog.version != entry.version:
-            return None
-        at = sf.now()
-        rendered = entry.rendered
-        if not rendered.is_valid(at):
-            return None
-        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        if if_none_match is None:
-            status = 200
-        elif if_none_match == entry.etag:
-            status = 304
-        else:
-            return None  # another or several ETags: Flask parses them
-        sent = entry.answers.get(status)
-        if sent is None:
-            return None
-        control = cache_control(rendered, at, **entry.cache)
-        start_response(sent[0], [*sent[1], ("Cache-Control", control)])
-        return [rendered.body] if status == 200 else []
+    def __repr__(self) -> str:
+        return f"header_hook({self.__module__}.{self.__qualname__})"
 
-    def _record(self, key: tuple[str, str, str], environ, start_response):
-        version = self.storefront.catalog.version
-        answered: list = []
 
-        def capture(status, headers, exc_info=None):
-            answered[:] = [status, headers, exc_info]
-            return start_response(status, headers, exc_info)
-
-        body = self.wsgi_app(environ, capture)
-        mark = environ.get(REPLAY_MARK)
-        if mark is None or not answered or answered[2] is not None:
-            return body
-        status, headers, _ = answered
-        code = int(status.split(" ", 1)[0])
-        rendered, cache = mark
-        names = {name.lower(): value for name, value in headers}
-        etag = f'"{rendered.etag}"'
-        if (
-            code not in (200, 304)
-            # A reload while Flask answered: the body may be from either version.
-            or self.storefront.catalog.version != version
-            or names.get("etag") != etag
-            or (code == 200 and names.get("content-length") != str(len(rendered.body)))
-            # Per-client answers are never replayed.
-            or "set-cookie" in names
-            or "vary" in names
-        ):
-            return body
-        entry = self._entries.get(key)
-        if entry is None or entry.rendered is not rendered or entry.version != version:
-            if len(self._entries) >= self.size:
-                self._entries.clear()
-            entry = self._entries[key] = _Replay(version, rendered, cache, etag)
-        entry.answers[code] = (
-            status,
-            tuple((n, v) for n, v in headers if n.lower() not in _NOT_REPLAYED),
-        )
-        return body
+def header_hook(set_headers: HeaderSetter) -> HeaderHook:
+    """Make ``set_headers(headers, endpoint, mimetype)`` an ``after_request`` hook."""
+    return HeaderHook(set_headers)

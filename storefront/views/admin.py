@@ -18,12 +18,12 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import Unauthorized
 
+from ..clickdb import get_click_store
 from ..stats import click_stats, daily, day_chart, totals
 from ..storage import StorageError
 from ..templating import render
 from . import storefront
 from .errors import handle_http_error
-from .go import click_store
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +77,13 @@ def _date_arg(name: str, default: date) -> date:
     if not raw:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         abort(400, f"'{name}' must be a date such as 2026-11-01.")
+    # Day arithmetic (the default window, the end of a day) must stay inside date's range.
+    if not date(1970, 1, 1) <= day <= date(9000, 12, 31):
+        abort(400, f"'{name}' must be a date between 1970-01-01 and 9000-12-31.")
+    return day
 
 
 @bp.get("/stats")
@@ -93,7 +97,7 @@ def stats() -> Response:
         abort(400, "'since' is after 'until'.")
     if (until - since).days >= MAX_DAYS:
         abort(400, f"Choose at most {MAX_DAYS} days.")
-    store = click_store()
+    store = get_click_store()
     try:
         if store.spool.pending():
             store.replay_spool()

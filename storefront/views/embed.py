@@ -5,9 +5,9 @@ by the app's render cache and answered with a strong ETag. Cards are public and
 cookie-free: the fragment, ``widget.js`` and ``/oembed`` allow any origin (CORS ``*``).
 
 Cards are requested on every page view of every blog that embeds them, so repeat
-requests skip Flask altogether: :class:`Replay` answers them with the app's own
-last answer (same status line and headers, a fresh ``Cache-Control``) while the
-catalog version and the price window it was rendered in still hold.
+requests skip Flask altogether: :mod:`storefront.fastpath` answers them with the
+same rendered body and the same header functions while the catalog version and
+the price window it was rendered in still hold.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from widgets.card import (
     render_card_fragment,
     render_card_page,
 )
-from widgets.oembed import OEmbedError, book_for_url, build_oembed, card_size
+from widgets.oembed import OEmbedError, answer_key, book_for_url, build_oembed, card_size
 
 from ..state import Rendered, make_rendered
 from ..templating import render as render_template
-from . import send_rendered, storefront
+from . import header_hook, send_rendered, storefront
 from .books import get_book
 
 bp = Blueprint("embed", __name__)
@@ -44,32 +44,35 @@ def _card(slug: str, kind: str, render, csp: bool = False) -> Response:
     """Answer one card request (``kind`` is the output) from the render cache."""
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
-    # Keyed on the raw query string: a repeat request skips parsing as well as
-    # rendering (the hot path of every page view on every blog that embeds a card).
-    # Bad options never reach the cache: the build raises before anything is stored.
-    key = ("card", kind, catalog.version, slug, request.environ.get("QUERY_STRING", ""))
+    book = get_book(slug)
+    args = request.args
+    try:
+        layout, theme, options = parse_card(
+            catalog, book, **{name: args.get(name) for name in _CARD_ARGS}
+        )
+    except CardOptionError as exc:
+        abort(400, str(exc))
+    # Keyed on the parsed options, not the query string: junk parameters, their order
+    # or spelling (``quote=01``) never cause a render or push a card out of the cache.
+    key = ("card", kind, catalog.version, book.slug, layout, theme, options)
 
     def build() -> tuple[str, str]:
-        book = get_book(slug)
-        args = request.args
-        try:
-            layout, theme, options = parse_card(
-                catalog, book, **{name: args.get(name) for name in _CARD_ARGS}
-            )
-        except CardOptionError as exc:
-            abort(400, str(exc))
         view = build_card_view(catalog, book, at, sf.urls, layout, options)
         return render(view, layout, theme, options), "text/html"
 
     rendered = sf.cache.get(key, catalog, at, build)
-    response = send_rendered(rendered, at, replay=True, max_age=CARD_MAX_AGE, swr=CARD_SWR)
-    if csp:
-        # Here, so the app's default (frame-ancestors 'self') does not apply. add(), not
-        # a set: send_rendered never sets this header, and add skips a scan per request.
-        response.headers.add(
-            "Content-Security-Policy", card_page_csp(sf.urls.base_url, catalog.site.frame_ancestors)
+    # The card page's own policy, so the app's default (frame-ancestors 'self') does not apply.
+    extra = (
+        (
+            (
+                "Content-Security-Policy",
+                card_page_csp(sf.urls.base_url, catalog.site.frame_ancestors),
+            ),
         )
-    return response
+        if csp
+        else ()
+    )
+    return send_rendered(rendered, at, replay=True, extra=extra, max_age=CARD_MAX_AGE, swr=CARD_SWR)
 
 
 @bp.get("/embed/<slug>")
@@ -105,29 +108,28 @@ def oembed() -> Response:
     """oEmbed 1.0 for book page URLs: ``rich`` JSON; 404 if not ours, 501 for XML."""
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
-    # Keyed on the raw query string, as cards are: a repeat request parses nothing.
-    key = ("oembed", catalog.version, request.environ.get("QUERY_STRING", ""))
+    args = request.args
+    fmt = (args.get("format") or "json").strip().lower()
+    if fmt != "json":
+        abort(501, f"format '{fmt}' is not supported: use format=json")
+    url = args.get("url", "").strip()
+    if not url:
+        abort(400, "the url parameter is required: the address of a book page")
+    book = book_for_url(catalog, sf.urls, url)
+    if book is None:
+        abort(404, f"'{url}' is not a book page of {sf.urls.base_url}")
+    asked = args.get("layout") or None
+    try:
+        layout, theme, _ = parse_card(catalog, book, layout=asked, theme=args.get("theme"))
+        layout, size = card_size(asked and layout, args.get("maxwidth"), args.get("maxheight"))
+    except CardOptionError as exc:
+        abort(400, str(exc))
+    except OEmbedError as exc:
+        abort(exc.status, str(exc))
+    # Keyed on what the answer depends on: equal requests share one entry, junk does not add.
+    key = ("oembed", catalog.version, *answer_key(book, layout, theme, size))
 
     def build() -> tuple[str, str]:
-        args = request.args
-        fmt = args.get("format", "json").lower()
-        if fmt != "json":
-            abort(501, f"format '{fmt}' is not supported: use format=json")
-        url = args.get("url", "").strip()
-        if not url:
-            abort(400, "the url parameter is required: the address of a book page")
-        book = book_for_url(catalog, sf.urls, url)
-        if book is None:
-            abort(404, f"'{url}' is not a book page of {sf.urls.base_url}")
-        try:
-            layout, theme, _ = parse_card(
-                catalog, book, layout=args.get("layout"), theme=args.get("theme")
-            )
-            size = card_size(layout, args.get("maxwidth"), args.get("maxheight"))
-        except CardOptionError as exc:
-            abort(400, str(exc))
-        except OEmbedError as exc:
-            abort(exc.status, str(exc))
         data = build_oembed(catalog, book, sf.urls, layout=layout, theme=theme, size=size)
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")), "application/json"
 
@@ -136,8 +138,8 @@ def oembed() -> Response:
 
 
 @bp.after_request
-def _cors(response: Response) -> Response:
+@header_hook
+def _cors(headers, endpoint: str | None, mimetype: str | None) -> None:
     # Error answers too, so widget.js and consumers can read why a card failed.
-    if request.endpoint in _CORS:
-        response.headers.add("Access-Control-Allow-Origin", "*")  # never set before here
-    return response
+    if endpoint in _CORS:
+        headers.add("Access-Control-Allow-Origin", "*")  # never set before here

@@ -1,0 +1,1 @@
+"""A real WordPress (Debian's package) for the embed tests: see :mod:`tests.wordpress.site`."""
