@@ -38,11 +38,13 @@ from widgets.cover import (
     COVER_WIDTH,
     SAFE_LEFT,
     cover_layout,
+    line_direction,
     render_typographic_cover,
 )
 from widgets.print import PIECES, FlyerError, build_piece
 from widgets.print.pieces import bookmark_sheet
-from widgets.typefaces import font_set, text_direction
+from widgets.textdir import text_direction
+from widgets.typefaces import font_set
 
 DATA = Path(__file__).resolve().parent / "data" / "print" / "multiscript.toml"
 # The Arabic font is a file next to the catalog (a copy of DejaVu Sans: Amiri's
@@ -338,7 +340,7 @@ def _cover_pdf(catalog, slug: str, *, html: bool, authors: tuple[str, ...] | Non
             cover=cover_layout(book, fonts, strict=True),
             px=COVER_WIDTH,
             alt="cover",
-            direction=text_direction,
+            direction=line_direction,
         )
     else:
         svg = render_typographic_cover(book, fonts, strict=True)
@@ -396,3 +398,23 @@ def test_check_names_a_cover_that_cannot_fit(runner, catalog_path, catalog):
     result = runner.invoke(main, ["check", "--catalog", str(bad)])
     assert result.exit_code == 1
     assert "authors.toml: books[0].authors: the author line does not fit the cover" in result.output
+
+
+@pytest.mark.parametrize("piece", ["flyer-letter", "postcard", "bookmarks", "social"])
+def test_right_to_left_text_is_laid_out_right_to_left(catalog, piece):
+    from bs4 import BeautifulSoup
+
+    from widgets.print import prepare_piece
+
+    book = catalog.book("qamar")
+    job = prepare_piece(catalog, book, piece, urls=Urls(BASE), campaign=catalog.campaign(CAMPAIGN))
+    soup = BeautifulSoup(job.html, "html.parser")
+    assert soup.html["lang"] == "en" and not soup.html.get("dir")  # the template's words
+    title = soup.select_one("h1.title")
+    assert (title["lang"], title["dir"]) == ("ar", "rtl")
+    assert soup.select_one("h1.title .subtitle")["dir"] == "rtl"  # Hebrew first
+    lines = soup.select(".tc-title")
+    assert lines and all(line["dir"] == "rtl" for line in lines)  # the cover's title
+    if piece in ("postcard", "bookmarks"):
+        quote = soup.select_one("blockquote p")
+        assert quote["dir"] == "rtl"  # Hebrew, language not given: read from the text

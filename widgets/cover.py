@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from storefront.catalog import COVER_TYPES, Book
 from storefront.templating import render
 
-from .typefaces import SERIF, FontSet, text_direction, text_width
+from .textdir import text_direction
+from .typefaces import SERIF, FontSet, text_width
 
 logger = logging.getLogger(__name__)
 
@@ -288,9 +289,14 @@ def render_typographic_cover(
         height=COVER_HEIGHT,
         font_family=fonts.serif + ", Georgia, serif",
         author=", ".join(book.authors),
-        direction=text_direction,
+        direction=line_direction,
         **cover_layout(book, fonts, strict=strict),
     )
+
+
+def line_direction(text: str) -> str:
+    """``rtl`` or ``ltr``: the direction one line of the cover runs in (its first strong letter)."""
+    return text_direction(text) or "ltr"
 
 
 def book_cover(book: Book, fonts: FontSet | None = None, *, strict: bool = False) -> CoverImage:

@@ -68,17 +68,6 @@ _FAMILY = re.compile(r"^[\w][\w .-]{0,62}$")
 _INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}
 
 
-def text_direction(text: str) -> str:
-    """``rtl`` when the first strong character of ``text`` is right-to-left, else ``ltr``."""
-    for ch in text:
-        kind = unicodedata.bidirectional(ch)
-        if kind in ("R", "AL"):
-            return "rtl"
-        if kind == "L":
-            return "ltr"
-    return "ltr"
-
-
 def _is_invisible(char: str) -> bool:
     code = ord(char)
     return (
