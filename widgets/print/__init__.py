@@ -9,8 +9,9 @@ The modules, in the order a piece goes through them: :mod:`.pieces` (which piece
 exist, their sizes and fitted fields), :mod:`.layout` (campaign scope, template
 context, HTML and CSS, content digest; no WeasyPrint), :mod:`.fit` (text
 fitting), :mod:`.render` (WeasyPrint and pdfium, one font configuration per
-process), :mod:`.fonts` (the bundled faces), :mod:`.campaign` (a whole campaign
-into a folder).
+process), :mod:`.campaign` (a whole campaign
+into a folder), :mod:`.checks` (what `storefront check` verifies); the fonts are
+:mod:`widgets.typefaces`.
 
 The stable entry points, called the same way by ``storefront flyers``, the web
 views and the author's desk::

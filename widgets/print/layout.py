@@ -28,7 +28,8 @@ from ..qr import qr_svg
 from ..reproducible import code_digest as tree_digest
 from ..reproducible import source_date
 from ..textdir import Span
-from ..typefaces import FontSet, font_set, missing_glyphs, uncovered_message
+from ..typefaces import FontSet, font_set
+from .checks import missing_glyphs, uncovered_message
 from .pieces import PIECES, FlyerError, FlyerFitError, Piece, get_piece, output_name
 
 # Vendors a bookstore or library will not display: Amazon and its brands.
