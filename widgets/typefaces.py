@@ -302,6 +302,11 @@ def _face_paths(fonts: FontSet, family: str, style: str) -> list[Path]:
     return paths + [f.path for f in fonts.extras if f.path]
 
 
+@lru_cache(maxsize=64)
+def _faces(fonts: FontSet, family: str, style: str) -> tuple[Mapping[int, float], ...]:
+    return tuple(_metrics(path).advances for path in _face_paths(fonts, family, style))
+
+
 def text_width(
     text: str,
     size: float,
@@ -315,7 +320,7 @@ def text_width(
 
     Kerning and shaping are left out; callers keep a margin for them.
     """
-    faces = [_metrics(path).advances for path in _face_paths(fonts, family, style)]
+    faces = _faces(fonts, family, style)
     width = 0.0
     for ch in text:
         cp = ord(ch)
