@@ -21,6 +21,7 @@ import re
 import shutil
 from collections import Counter
 from dataclasses import replace
+from html import unescape
 from pathlib import Path
 
 import pypdf
@@ -418,3 +419,19 @@ def test_right_to_left_text_is_laid_out_right_to_left(catalog, piece):
     if piece in ("postcard", "bookmarks"):
         quote = soup.select_one("blockquote p")
         assert quote["dir"] == "rtl"  # Hebrew, language not given: read from the text
+
+
+def test_the_web_flyer_of_text_no_font_can_draw_is_a_422_naming_the_field(
+    make_app, catalog_path, catalog
+):
+    bad = catalog_path.with_name("web-emoji.toml")
+    bad.write_text(
+        catalog_path.read_text(encoding="utf-8").replace(
+            "first left the Earth.", "first left the Earth 🚀."
+        ),
+        encoding="utf-8",
+    )
+    response = make_app(CATALOG=str(bad)).test_client().get("/books/tsuki/flyer.pdf")
+    assert response.status_code == 422
+    text = unescape(response.get_data(as_text=True))
+    assert "books[0].pitch: no configured font can draw '🚀'" in text

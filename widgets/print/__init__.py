@@ -35,9 +35,10 @@ views and the author's desk::
 
 Both raise :class:`FlyerError` for what the caller asked wrongly (an unknown
 campaign, book or piece; ``.option`` names the option) and
-:class:`FlyerFitError` (a ``FlyerError``) for catalog text that does not fit a
-piece even at its smallest size, naming the piece and the field. A campaign
-piece shows the campaign as on its first day.
+:class:`FlyerTextError` (a ``FlyerError``) for catalog text that cannot be printed
+as it is, naming the piece and the field: characters no configured font can
+draw, or (:class:`FlyerFitError`) text that does not fit even at its smallest
+size. A campaign piece shows the campaign as on its first day.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from .pieces import (
     PIECES,
     FlyerError,
     FlyerFitError,
+    FlyerTextError,
     Piece,
     flyer_piece,
     get_piece,
@@ -63,6 +65,7 @@ __all__ = [
     "PIECES",
     "FlyerError",
     "FlyerFitError",
+    "FlyerTextError",
     "Piece",
     "PieceJob",
     "Summary",

@@ -30,7 +30,15 @@ from ..reproducible import source_date
 from ..textdir import Span
 from ..typefaces import FontSet, font_set
 from .checks import missing_glyphs, uncovered_message
-from .pieces import PIECES, FlyerError, FlyerFitError, Piece, get_piece, output_name
+from .pieces import (
+    PIECES,
+    FlyerError,
+    FlyerFitError,
+    FlyerTextError,
+    Piece,
+    get_piece,
+    output_name,
+)
 
 # Vendors a bookstore or library will not display: Amazon and its brands.
 AMAZON_BRANDS = ("amazon", "audible", "kindle")
@@ -199,7 +207,7 @@ def check_fonts(catalog: Catalog, book: Book, piece: Piece, fonts: FontSet) -> N
     if problems:
         path, message = problems[0]
         more = f" (and {len(problems) - 1} more: run storefront check)" if len(problems) > 1 else ""
-        raise FlyerError(f"{piece.name} for book '{book.slug}': {path}: {message}{more}")
+        raise FlyerTextError(piece.name, book.slug, path, f"{path}: {message}{more}")
 
 
 @cache
