@@ -38,6 +38,12 @@ SITE = (
     Field("base_url", "Public address", "url", help="e.g. https://books.example.com"),
     Field("affiliate_disclosure", "Affiliate disclosure", "textarea"),
     Field("frame_ancestors", "Sites that may frame the card", "lines", help="One per line."),
+    Field(
+        "fonts",
+        "Fonts per script",
+        "map",
+        help="One per line: Jpan = VL Gothic (installed), Arab = Amiri.ttf (next to the catalog)",
+    ),
 )
 
 VENDOR = (
