@@ -25,9 +25,10 @@ from storefront.app import create_app
 from storefront.catalog import builtin_catalog_path, load_catalog
 from storefront.cli import main
 from storefront.desk.auth import AuthStore, SignInThrottle
-from storefront.desk.linkreport import save_report
+from storefront.desk.linkreport import load_report, save_report
 
 from .clickdb import fresh_postgres_database
+from .test_linkcheck import FAST_ARGS, link_catalog, server  # noqa: F401  (fixtures)
 
 PASSWORD = "correct horse battery staple"
 PHOENIX = ZoneInfo("America/Phoenix")
@@ -661,3 +662,16 @@ def test_a_build_another_process_holds_is_not_started_twice(tmp_path):
         assert (status["state"], status["done"]) == ("running", 3)
     # The holder is gone without finishing: the page says so instead of waiting forever.
     assert read_status(folder)["state"] == "interrupted"
+
+
+def test_links_check_saves_its_report_for_the_dashboard(
+    runner, tmp_path, monkeypatch, link_catalog
+):
+    monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(tmp_path / "instance"))
+    catalog = link_catalog("/gone")
+    result = runner.invoke(main, ["links", "check", "--catalog", catalog, *FAST_ARGS])
+    assert result.exit_code == 1, result.output
+    report = load_report(tmp_path / "instance")
+    assert report["catalog"] == load_catalog(catalog).version
+    statuses = {r["key"]: r["status"] for r in report["run"]["reports"]}
+    assert statuses["first/gone"] == "broken" and statuses["first/shop"] == "ok"
