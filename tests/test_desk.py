@@ -665,7 +665,10 @@ def test_a_build_another_process_holds_is_not_started_twice(tmp_path):
 
 
 def test_links_check_saves_its_report_for_the_dashboard(
-    runner, tmp_path, monkeypatch, link_catalog
+    runner,
+    tmp_path,
+    monkeypatch,
+    link_catalog,  # noqa: F811  (the fixture imported from test_linkcheck)
 ):
     monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(tmp_path / "instance"))
     catalog = link_catalog("/gone")
