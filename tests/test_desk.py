@@ -678,3 +678,19 @@ def test_links_check_saves_its_report_for_the_dashboard(
     assert report["catalog"] == load_catalog(catalog).version
     statuses = {r["key"]: r["status"] for r in report["run"]["reports"]}
     assert statuses["first/gone"] == "broken" and statuses["first/shop"] == "ok"
+
+
+def test_changing_a_contributor_keeps_the_comment_beside_it(author, catalog_file):
+    url = "/admin/edit/books[0]"
+    form = form_of(author.get(url).text, url)
+    assert form["contributors"] == "foreword: Valerie Anders\nintroduction: Robert Zimmerman"
+    form["contributors"] = "foreword: Valerie Anders\nintroduction: R. Zimmerman\neditor: A. Editor"
+    assert author.post(url, data=form).status_code == 302
+    text = catalog_file.read_text(encoding="utf-8")
+    assert '{ name = "R. Zimmerman", role = "introduction" },   # the new introduction' in text
+    book = load_catalog(catalog_file).books[0]
+    assert [(c.role, c.name) for c in book.contributors] == [
+        ("foreword", "Valerie Anders"),
+        ("introduction", "R. Zimmerman"),
+        ("editor", "A. Editor"),
+    ]
