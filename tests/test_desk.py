@@ -694,3 +694,16 @@ def test_changing_a_contributor_keeps_the_comment_beside_it(author, catalog_file
         ("introduction", "R. Zimmerman"),
         ("editor", "A. Editor"),
     ]
+
+
+def test_secret_key_from_the_setting_or_generated_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(tmp_path / "instance"))
+    first, second = create_app(), create_app()
+    assert len(first.config["SECRET_KEY"]) == 64
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]  # kept in the instance folder
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("STOREFRONT_SECRET_KEY", "shared by every app server")
+    monkeypatch.setenv("STOREFRONT_CATALOG_SYNC_INTERVAL", "2.5")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "shared by every app server"
+    assert app.config["CATALOG_SYNC_INTERVAL"] == 2.5

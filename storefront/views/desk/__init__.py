@@ -77,7 +77,7 @@ class Desk:
         self.engine = make_engine(url)
         self.files = CatalogFiles(sf.catalog.path, app.instance_path, self.engine)
         self.sync = None
-        interval = float(app.config.get("CATALOG_SYNC_INTERVAL", 5.0) or 0)
+        interval = float(app.config.get("CATALOG_SYNC_INTERVAL") or 0)
         # One server with SQLite needs no sync; several share PostgreSQL (or any server
         # database). Test apps start no thread: their tests call sync_once() themselves.
         if interval > 0 and not url.startswith("sqlite") and not app.testing:
@@ -89,9 +89,9 @@ def init_app(app: Flask) -> None:
     """Session, CSRF and the catalog files.
 
     ``STOREFRONT_SECRET_KEY`` signs the session (generated once into the instance folder
-    when not configured); ``STOREFRONT_SESSION_COOKIE_SECURE`` forces ``Secure`` behind a
-    TLS proxy; ``STOREFRONT_CATALOG_SYNC_INTERVAL`` is how often several servers look for a
-    newer catalog version in the database (docs/desk.md).
+    when not configured); ``STOREFRONT_CATALOG_SYNC_INTERVAL`` is how often several
+    servers look for a newer catalog version in the database (docs/desk.md). Behind a TLS
+    proxy, ``STOREFRONT_PROXY_COUNT`` lets the app see https, so the cookie is ``Secure``.
     """
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.instance_path)
