@@ -649,8 +649,8 @@ def test_the_desk_edits_every_key_the_catalog_declares(kind, model):
 def test_a_build_another_process_holds_is_not_started_twice(tmp_path):
     import fcntl
 
-    from storefront.desk.pieces import LOCK_FILE, STATUS_FILE, read_status, start_build
     from storefront.urls import Urls
+    from storefront.views.desk.builds import LOCK_FILE, STATUS_FILE, read_status, start_build
 
     catalog = load_catalog(builtin_catalog_path())
     folder = tmp_path / "pieces"
