@@ -707,3 +707,28 @@ def test_secret_key_from_the_setting_or_generated_once(tmp_path, monkeypatch):
     app = create_app()
     assert app.config["SECRET_KEY"] == "shared by every app server"
     assert app.config["CATALOG_SYNC_INTERVAL"] == 2.5
+
+
+def test_over_https_a_post_from_another_site_is_refused(desk_app, catalog_file):
+    site = "https://books.example.org"
+    client = desk_app.test_client()
+    token = csrf_of(client.get("/admin/login", base_url=site).text)
+    signed_in = client.post(
+        "/admin/login",
+        base_url=site,
+        data={"csrf_token": token, "password": PASSWORD},
+        headers={"Referer": f"{site}/admin/login"},
+    )
+    assert signed_in.status_code == 302
+    form = form_of(client.get("/admin/edit/site", base_url=site).text, "/admin/edit/site")
+    form["title"] = "From elsewhere"
+    before = catalog_file.read_bytes()
+    for headers in ({"Referer": "https://evil.example/page"}, {}):
+        response = client.post("/admin/edit/site", base_url=site, data=form, headers=headers)
+        assert response.status_code == 400
+    assert catalog_file.read_bytes() == before
+    same_site = client.post(
+        "/admin/edit/site", base_url=site, data=form, headers={"Referer": f"{site}/admin/"}
+    )
+    assert same_site.status_code == 302
+    assert load_catalog(catalog_file).site.title == "From elsewhere"
