@@ -732,3 +732,30 @@ def test_over_https_a_post_from_another_site_is_refused(desk_app, catalog_file):
     )
     assert same_site.status_code == 302
     assert load_catalog(catalog_file).site.title == "From elsewhere"
+
+
+def test_the_sync_thread_applies_a_newer_version_by_itself(tmp_path):
+    import time
+
+    from storefront.desk.history import CatalogFiles, CatalogSync, digest, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'shared.db'}")
+    files = []
+    for name in ("one", "two"):
+        path = tmp_path / name / "catalog.toml"
+        path.parent.mkdir()
+        path.write_bytes(builtin_catalog_path().read_bytes())
+        files.append(CatalogFiles(path, tmp_path / name / "instance", engine))
+    one, two = files
+    sync = CatalogSync(two, interval=0.05)
+    sync.start()
+    try:
+        text = one.read().replace('title = "Behind The Black Books"', 'title = "Synced"')
+        one.save(text, digest(one.read()), "site title")
+        deadline = time.monotonic() + 10
+        while two.read() != text and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        sync.stop()
+        engine.dispose()
+    assert two.path.read_bytes() == one.path.read_bytes()

@@ -339,8 +339,10 @@ class CatalogSync:
             except Exception as exc:  # the database may be down: try again later
                 logger.warning("catalog sync: %s", exc)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout)
 
 
 def make_engine(url: str) -> Engine:
