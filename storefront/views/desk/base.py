@@ -7,7 +7,7 @@ Security, in one place (every desk route passes :func:`guard`):
 * the session names the *generation* it was issued in; signing out moves the
   generation on (:class:`storefront.desk.auth.AuthStore`), so an old cookie no
   longer opens anything;
-* every POST carries a CSRF token (Flask-WTF's ``CSRFProtect``);
+* every POST carries a CSRF token (Flask-WTF's, checked by :func:`check_csrf`);
 * wrong passwords are slowed (:class:`storefront.desk.auth.SignInThrottle`: 429
   with ``Retry-After``);
 * nothing is cached (``no-store``), indexed or framed by another site.
