@@ -40,9 +40,10 @@ SITE = (
     Field("frame_ancestors", "Sites that may frame the card", "lines", help="One per line."),
     Field(
         "fonts",
-        "Fonts per script",
+        "Fonts for other scripts",
         "map",
-        help="One per line: Jpan = VL Gothic (installed), Arab = Amiri.ttf (next to the catalog)",
+        help="One per line: Arab = fonts/NotoNaskhArabic.ttf (a file next to the catalog) "
+        "or a font family name.",
     ),
 )
 
@@ -116,6 +117,7 @@ QUOTE = (
     Field("source", "Source", required=True),
     Field("url", "Source URL", "url"),
     Field("featured", "Featured quote", "bool"),
+    Field("language", "Language", help="Empty: read from the text, e.g. de."),
 )
 
 SUPPORT = (
