@@ -7,8 +7,10 @@ request machinery would double their cost, so :class:`FastPath`, installed once 
 
 * It routes with Flask's own map: ``app.url_map.bind_to_environ(environ)`` (bound as
   Flask binds it, kept per host, port, script root and scheme) and ``.match()`` of the
-  request's path and method. No path is parsed by hand, and anything the map does not
-  match plainly (a 404, a redirect to a canonical URL, another method) is Flask's.
+  request's path and method; the map's answers are kept in a bounded table (Flask
+  refuses new rules once it has answered a request). No path is parsed by hand, and
+  anything the map does not match plainly (a 404, a redirect to a canonical URL,
+  another method) is Flask's.
 * It knows a few endpoints (:data:`ROUTES`), each by the view function it stands in
   for and the view arguments that view takes. It steps aside for a route the moment
   anything it does not know applies to it: a ``before_request`` hook (a rate limit,
@@ -191,16 +193,26 @@ class FastPath:
         # Flask's map bound to a host, script root and scheme (bind_to_environ), per such
         # triple: binding costs as much as matching, and a site has one or two of them.
         self._adapters: dict[tuple, MapAdapter] = {}
+        self._matches: dict[tuple, tuple[str, dict]] = {}  # (where, path, method) -> match
         self._redirects: dict[tuple, tuple[str, list[tuple[str, str]]]] = {}
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
         if (method == "GET" or method == "HEAD") and "HTTP_UPGRADE" not in environ:
-            try:
-                endpoint, args = self._adapter(environ).match(get_path_info(environ), method)
-            except HTTPException:
-                # Not found, another method, a redirect to the canonical URL: Flask's answer.
-                return self.wsgi_app(environ, start_response)
+            where = (
+                environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+                environ.get("SERVER_PORT"),
+                environ.get("SCRIPT_NAME", ""),
+                environ.get("wsgi.url_scheme"),
+            )
+            matched = self._matches.get((where, environ.get("PATH_INFO"), method))
+            if matched is None:
+                try:
+                    matched = self._match(where, environ, method)
+                except HTTPException:
+                    # Not found, another method, a redirect to the canonical URL: Flask's.
+                    return self.wsgi_app(environ, start_response)
+            endpoint, args = matched
             route = self.routes.get(endpoint)
             if (
                 route is not None
@@ -213,23 +225,24 @@ class FastPath:
                 return self._replay(environ, start_response, endpoint, args, hooks)
         return self.wsgi_app(environ, start_response)
 
-    def _adapter(self, environ) -> MapAdapter:
-        key = (
-            environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
-            environ.get("SERVER_PORT"),
-            environ.get("SCRIPT_NAME", ""),
-            environ.get("wsgi.url_scheme"),
-        )
-        adapter = self._adapters.get(key)
+    def _match(self, where: tuple, environ, method: str) -> tuple[str, dict]:
+        """Flask's map, bound as Flask binds it, matched against the request's path."""
+        adapter = self._adapters.get(where)
         if adapter is None:
             if len(self._adapters) >= 64:
                 self._adapters.clear()  # a flood of Host headers
-            # As Flask binds it (no SERVER_NAME, no host or subdomain matching: see refusal).
+            # No SERVER_NAME, no host or subdomain matching: refusal() sends those to Flask.
             url_map = self.app.url_map
-            adapter = self._adapters[key] = url_map.bind_to_environ(
+            adapter = self._adapters[where] = url_map.bind_to_environ(
                 environ, subdomain=url_map.default_subdomain or ""
             )
-        return adapter
+        matched = adapter.match(get_path_info(environ), method)
+        # The map's answers are kept (bounded): Flask refuses new rules once it has
+        # answered a request, so an answer cannot go stale.
+        if len(self._matches) >= 4096:
+            self._matches.clear()
+        self._matches[(where, environ.get("PATH_INFO"), method)] = matched
+        return matched
 
     # -- answers
 
