@@ -92,6 +92,18 @@ def bench_duration() -> float:
     return value
 
 
+def bench_threads() -> int:
+    """Threads per gunicorn worker: ``$BENCH_THREADS`` or what ``storefront serve`` uses."""
+    from storefront.settings import DEFAULT_THREADS
+
+    raw = os.environ.get("BENCH_THREADS", "")
+    if not raw:
+        return DEFAULT_THREADS
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 256:
+        raise BenchError(f"BENCH_THREADS: '{raw}' is not a number of threads from 1 to 256")
+    return int(raw)
+
+
 _SERVERS: dict[str, int] = {}  # base URL -> process group id of a server started here
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -208,7 +220,7 @@ def serve(
 
 @contextlib.contextmanager
 def serve_storefront(
-    env: Mapping[str, str] | None = None, workers: int = 2, threads: int = 1
+    env: Mapping[str, str] | None = None, workers: int = 2, threads: int | None = None
 ) -> Iterator[str]:
     """Run ``storefront serve`` (gunicorn) on a free port with a temp instance folder.
 
@@ -230,14 +242,14 @@ def serve_storefront(
             "--workers",
             str(workers),
             "--threads",
-            str(threads),
+            str(threads or bench_threads()),
         ]
         with serve(command, port=port, env=settings, cwd=tmp, log=Path(tmp) / "server.log") as url:
             yield url
 
 
 @contextlib.contextmanager
-def serve_baseline(workers: int = 2, threads: int = 1) -> Iterator[str]:
+def serve_baseline(workers: int = 2, threads: int | None = None) -> Iterator[str]:
     """Run the bare Flask app (``bench.bare_app``) under the same gunicorn settings."""
     with tempfile.TemporaryDirectory(prefix="storefront-baseline-") as tmp:
         port = free_port()
@@ -250,7 +262,7 @@ def serve_baseline(workers: int = 2, threads: int = 1) -> Iterator[str]:
             "--workers",
             str(workers),
             "--threads",
-            str(threads),
+            str(threads or bench_threads()),
         ]
         pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
         with serve(

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
-import os
 from importlib import import_module
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import clickdb
 from .fastpath import FastPath
+from .settings import (
+    SettingsError,
+    coerce_settings,
+    ensure_instance_folder,
+    instance_folder,
+    read_environ,
+)
 from .state import CatalogStore, Storefront, make_clock, parse_now
 from .templating import templates_dir
 from .urls import DEFAULT_BASE_URL
@@ -19,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 # One blueprint per module under storefront/views; each module has `bp`
 # and may have `init_app(app)` for teardown handlers or extra set-up.
-VIEW_MODULES = ("errors", "books", "sample", "embed", "go", "admin", "flyer")
+VIEW_MODULES = ("errors", "books", "sample", "embed", "go", "admin", "flyer", "desk")
 
 
 # Every setting, as STOREFRONT_<NAME> in the environment or <NAME> in
@@ -36,6 +43,7 @@ DEFAULTS = {
     "DATABASE_TIMEOUT": 0.25,  # seconds the database may take (busy, statement, lock timeouts)
     "SPOOL_REPLAY_INTERVAL": 5.0,  # seconds between replays of spooled clicks while any wait
     "REPEAT_WINDOW": 1800,  # seconds in which a reader's second click on an offer is a repeat
+    "PROXY_COUNT": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted
 }
 # Not settings: set by tests (CLOCK: a callable returning an aware datetime) or fixed.
 INTERNAL = {"CLOCK": None, "MAX_CONTENT_LENGTH": 64 * 1024}
@@ -45,37 +53,41 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     """Create the app: defaults, then instance config, then ``STOREFRONT_*`` (or ``test_config``).
 
     The catalog is loaded and validated here: a broken catalog raises
-    :class:`storefront.catalog.CatalogError` and the app never serves.
+    :class:`storefront.catalog.CatalogError` and the app never serves; a bad
+    setting or an instance folder that cannot be made raises
+    :class:`storefront.settings.SettingsError`. The instance folder is
+    ``instance_path``, else ``$STOREFRONT_INSTANCE_PATH``, else ``./instance``.
     """
-    if instance_path is None:
-        # Tests and benches put the instance folder (SQLite, config) in a temp dir.
-        instance_path = os.environ.get("STOREFRONT_INSTANCE_PATH") or None
+    folder = instance_folder(instance_path)
     app = Flask(
         __name__,
         instance_relative_config=True,
-        instance_path=instance_path,
+        instance_path=str(folder),
         template_folder=str(templates_dir()),
     )
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(INTERNAL)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
-        app.config.from_prefixed_env("STOREFRONT")
+        # Raw strings: from_prefixed_env would parse JSON (an ADMIN_TOKEN 1.50 becomes 1.5).
+        app.config.from_mapping(read_environ(tuple(DEFAULTS)))
     else:
         app.config.from_mapping(test_config)
-    # from_prefixed_env parses JSON: a numeric token would become an int.
-    for key in ("ADMIN_TOKEN", "BASE_URL", "CATALOG", "DATABASE_URL", "NOW", "COUNTRY_HEADER"):
-        if app.config.get(key) is not None and not isinstance(app.config[key], str):
-            app.config[key] = str(app.config[key]) if key != "NOW" else app.config[key]
-    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(coerce_settings(app.config, DEFAULTS))  # raises SettingsError
+    ensure_instance_folder(folder)
 
-    interval = float(app.config["CATALOG_RELOAD_INTERVAL"])
-    catalog_store = CatalogStore(app.config["CATALOG"], interval)
+    catalog_store = CatalogStore(app.config["CATALOG"], app.config["CATALOG_RELOAD_INTERVAL"])
     site_base = catalog_store.get().site.base_url
     base_url = app.config["BASE_URL"] or site_base or DEFAULT_BASE_URL
-    clock = app.config["CLOCK"] or make_clock(parse_now(app.config["NOW"]))
+    try:
+        clock = app.config["CLOCK"] or make_clock(parse_now(app.config["NOW"]))
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
     app.extensions["storefront"] = Storefront(catalog_store, base_url, clock)
 
+    # "/books//genesis" is a 404, not a 308 to an absolute URL built from the
+    # request's Host header (which a client can set to anything).
+    app.url_map.merge_slashes = False
     app.after_request(_security_headers)
     clickdb.init_app(app)
     for name in VIEW_MODULES:
@@ -87,6 +99,13 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     # Flask runs, routed by app.url_map (storefront/fastpath.py). Installed last and
     # innermost: middleware that rewrites the environ (ProxyFix) must wrap it.
     app.wsgi_app = FastPath(app)
+    proxies = app.config["PROXY_COUNT"]
+    if proxies > 0:
+        # Outermost, so every layer (fast paths included) sees the reader's own address,
+        # scheme and host; without the setting, X-Forwarded-* headers are ignored.
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
     return app
 
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 import os
 from importlib import import_module
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
 from .commands import catalog_option, now_option, open_catalog, resolve_now
+from .settings import (
+    DEFAULT_THREADS,
+    SettingsError,
+    ensure_instance_folder,
+    instance_folder,
+    is_loopback,
+    load_settings,
+    url_host,
+)
 
 # Commands with heavy imports (SQLAlchemy, WeasyPrint, ebooklib) are loaded only
 # when run, so `storefront check` or a no-op `storefront flyers` starts fast.
@@ -19,6 +29,7 @@ LAZY_COMMANDS = {
     "links": "storefront.commands.links:links",
     "stats": "storefront.commands.stats:stats",
     "export": "storefront.commands.export:export",
+    "admin": "storefront.commands.admin:admin",
 }
 
 
@@ -38,6 +49,26 @@ class LazyGroup(click.Group):
             self.add_command(getattr(import_module(module), attr), name)
         return super().get_command(ctx, name)
 
+    def invoke(self, ctx: click.Context):
+        # An author's mistake (a setting, a folder that cannot be written) is one line
+        # and exit status 1, from every command, never a traceback.
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:
+            raise  # click's own handling: the reader of our output went away
+        except OSError as exc:
+            raise click.ClickException(describe_os_error(exc)) from None
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``cannot use '/srv/out/.x.builds': Permission denied`` for an OSError."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    return f"cannot use '{os.fsdecode(exc.filename)}': {reason}"
+
 
 @click.group(cls=LazyGroup, lazy=LAZY_COMMANDS)
 @click.version_option(package_name="storefront")
@@ -50,6 +81,13 @@ def main() -> None:
 def check(catalog_path: Path | None) -> None:
     """Validate the catalog: exit 0 with a summary, or 1 listing every problem."""
     catalog = open_catalog(catalog_path)
+    from widgets.print.checks import print_problems  # fonts and covers, before a print run
+
+    if problems := print_problems(catalog):
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(problems)} problem(s) in the catalog.", err=True)
+        raise SystemExit(1)
     for warning in catalog.warnings:
         click.echo(f"warning: {warning}", err=True)
     offers = sum(len(b.offers) for b in catalog.books)
@@ -60,6 +98,9 @@ def check(catalog_path: Path | None) -> None:
     )
 
 
+WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
+
+
 @main.command()
 @catalog_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -67,21 +108,75 @@ def check(catalog_path: Path | None) -> None:
 @click.option(
     "--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
 )
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--threads",
+    default=DEFAULT_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Threads per worker: a slow or idle client holds one thread, not a whole worker.",
+)
 @now_option
 @click.option("--access-log/--no-access-log", default=False, help="Log every request.")
 def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
-    """Serve the store with the production WSGI server (gunicorn)."""
-    open_catalog(catalog_path)  # fail here, with the same messages as `check`
+    """Serve the store with the production WSGI server (gunicorn).
+
+    Without STOREFRONT_BASE_URL (or site.base_url), links, cards and QR codes
+    point at http://HOST:PORT/.
+    """
+    catalog = open_catalog(catalog_path)  # fail here, with the same messages as `check`
     if now:
         resolve_now(now)
         os.environ["STOREFRONT_NOW"] = now
     if catalog_path:
         os.environ["STOREFRONT_CATALOG"] = str(catalog_path.resolve())
-    from .server import run_server
+    instance = instance_folder()
+    # Checked once here, so a mistake is one line, not a traceback from every worker.
+    from .app import DEFAULTS
 
-    click.echo(f"Storefront on http://{host}:{port}/ ({workers} worker(s))", err=True)
-    run_server(host=host, port=port, workers=workers, threads=threads, access_log=access_log)
+    try:
+        settings = load_settings(DEFAULTS, instance)
+        ensure_instance_folder(instance)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    _check_database(settings["DATABASE_URL"], instance)
+    public = settings["BASE_URL"] or catalog.site.base_url
+    if not public:
+        shown = "127.0.0.1" if host in WILDCARD_HOSTS else host
+        public = f"http://{url_host(shown)}:{port}"
+        os.environ["STOREFRONT_BASE_URL"] = public  # the workers build links with it
+    public_host = urlsplit(public).hostname or ""
+    if is_loopback(public_host) and not is_loopback(host):
+        click.echo(
+            f"Warning: serving on {host}, but the public URL in links, cards and QR codes is "
+            f"{public}, which only this machine can open: set STOREFRONT_BASE_URL.",
+            err=True,
+        )
+    from .server import control_socket_path, run_server
+
+    os.environ.setdefault("STOREFRONT_INSTANCE_PATH", str(instance))  # workers: the same folder
+    click.echo(
+        f"Storefront on http://{url_host(host)}:{port}/ ({workers} worker(s) x {threads} "
+        f"thread(s)); public URL {public}; instance folder {instance}",
+        err=True,
+    )
+    run_server(
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        access_log=access_log,
+        control_socket=control_socket_path(instance),
+    )
+
+
+def _check_database(configured: str | None, instance: Path) -> None:
+    """Refuse a database URL SQLAlchemy cannot use (its password never shown); no connection."""
+    from .storage import StorageError, database_url, make_engine
+
+    try:
+        make_engine(database_url(configured, instance)).dispose()
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

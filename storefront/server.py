@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
@@ -31,10 +32,32 @@ class GunicornServer(BaseApplication):
         return self.factory()
 
 
+def control_socket_path(instance: str | os.PathLike) -> str | None:
+    """gunicorn's control socket for this instance: ``instance/gunicorn.ctl``.
+
+    gunicorn's default (``~/.gunicorn/gunicorn.ctl``) is shared by every server the
+    user runs, so a second store would take the first one's socket. ``None`` (no
+    socket) when the path is too long for a Unix socket.
+    """
+    path = os.path.join(os.fspath(instance), "gunicorn.ctl")
+    return path if len(os.fsencode(path)) < _UNIX_PATH_MAX else None
+
+
+_UNIX_PATH_MAX = 104  # sun_path is 108 bytes on Linux, 104 on the BSDs
+
+
 def gunicorn_options(
-    host: str, port: int, workers: int, threads: int = 1, access_log: bool = False
+    host: str,
+    port: int,
+    workers: int,
+    threads: int = 1,
+    access_log: bool = False,
+    control_socket: str | None = None,
 ) -> dict:
-    """The server settings shared by `storefront serve` and the bench baseline."""
+    """The server settings shared by `storefront serve` and the bench baseline.
+
+    ``control_socket``: the path of gunicorn's control socket, or ``None`` for none.
+    """
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -49,10 +72,20 @@ def gunicorn_options(
     }
     if access_log:
         options["accesslog"] = "-"
+    if control_socket:
+        options["control_socket"] = control_socket
+    else:
+        options["control_socket_disable"] = True
     return options
 
 
 def run_server(
-    host: str, port: int, workers: int, threads: int = 1, access_log: bool = False
+    host: str,
+    port: int,
+    workers: int,
+    threads: int = 1,
+    access_log: bool = False,
+    control_socket: str | None = None,
 ) -> None:
-    GunicornServer(gunicorn_options(host, port, workers, threads, access_log)).run()
+    options = gunicorn_options(host, port, workers, threads, access_log, control_socket)
+    GunicornServer(options).run()

@@ -42,11 +42,17 @@ def parse_now(value: str | datetime | None) -> datetime | None:
 
 
 class CatalogStore:
-    """Hold the live catalog; pick up edits to the file without a restart.
+    """Hold the live catalog; pick up edits to the file without a restart or a stall.
 
     The file's modification time is checked at most once per ``interval``
-    seconds. A new version that fails validation is logged and ignored: the
-    last good catalog keeps serving (a broken catalog never serves).
+    seconds (a ``stat``, on the request that happens to come then). A changed
+    file is loaded and validated on a background thread while readers go on
+    being answered from the current catalog; the new one replaces it only once
+    it is complete and valid. A new version that fails validation is logged and
+    ignored: the last good catalog keeps serving (a broken catalog never serves).
+
+    ``interval`` 0 checks on every :meth:`get` and loads inline, before
+    answering (tests, a local preview); a negative interval never reloads.
     """
 
     def __init__(self, path: str | Path | None, interval: float = 1.0):
@@ -56,37 +62,73 @@ class CatalogStore:
         self._stamp = self._mtime()
         self._checked = time.monotonic()
         self._lock = threading.Lock()
+        self._loader: threading.Thread | None = None
 
-    def _mtime(self) -> float | None:
+    def _mtime(self) -> int | None:
         try:
             return self._catalog.path.stat().st_mtime_ns
         except OSError:
             return None
 
     def get(self) -> Catalog:
+        """The current catalog; never waits for a reload."""
         if self.interval >= 0 and time.monotonic() - self._checked >= self.interval:
-            self._maybe_reload()
+            self._check()
         return self._catalog
 
-    def _maybe_reload(self) -> None:
-        with self._lock:
+    @property
+    def reloading(self) -> bool:
+        """Whether a changed catalog is being loaded in the background right now."""
+        loader = self._loader
+        return loader is not None and loader.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a background reload to finish; ``False`` if it still runs after ``timeout``."""
+        loader = self._loader
+        if loader is not None:
+            loader.join(timeout)
+        return not self.reloading
+
+    def _check(self) -> None:
+        # A reader that finds the check taken, or a load running, goes on with the
+        # catalog it has: only one thread ever stats or loads at a time.
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
             self._checked = time.monotonic()
+            if self.reloading:
+                return
             stamp = self._mtime()
             if stamp == self._stamp:
                 return
             self._stamp = stamp
-            try:
-                catalog = load_catalog(self._catalog.path)
-            except CatalogError as exc:
-                logger.error(
-                    "catalog changed but is invalid; still serving version %s:\n%s",
-                    self._catalog.version,
-                    exc,
-                )
+            if self.interval == 0:
+                self._load()
                 return
-            if catalog.version != self._catalog.version:
-                logger.info("catalog reloaded: version %s", catalog.version)
-                self._catalog = catalog
+            self._loader = threading.Thread(
+                target=self._load, name="storefront-catalog-reload", daemon=True
+            )
+            self._loader.start()
+        finally:
+            self._lock.release()
+
+    def _load(self) -> None:
+        current = self._catalog
+        try:
+            catalog = load_catalog(current.path)
+        except CatalogError as exc:
+            logger.error(
+                "catalog changed but is invalid; still serving version %s:\n%s",
+                current.version,
+                exc,
+            )
+            return
+        except Exception:  # a bug must not kill reloads for good: log it, keep serving
+            logger.exception("catalog reload failed; still serving version %s", current.version)
+            return
+        if catalog.version != current.version:
+            logger.info("catalog reloaded: version %s", catalog.version)
+            self._catalog = catalog  # one reference swap: readers see old or new, never half
 
 
 @dataclass(frozen=True)
@@ -133,9 +175,11 @@ class RenderCache:
         at: datetime,
         build: Callable[[], tuple[bytes | str, str]],
     ) -> Rendered:
-        item = self._items.get(key)
-        if item is not None and item.is_valid(at):
-            return item
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None and item.is_valid(at):
+                self._items.move_to_end(key)  # a hit is recently used: LRU, not FIFO
+                return item
         body, media_type = build()
         self.renders += 1
         item = make_rendered(body, media_type, price_window(catalog, at))

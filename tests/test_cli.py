@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
 from storefront.cli import main
 
 from .conftest import MINIMAL_CATALOG
@@ -49,3 +55,118 @@ def test_missing_catalog_file_is_a_clean_error(runner, tmp_path):
     assert result.exit_code == 1
     assert "file not found" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.fixture
+def served(monkeypatch, tmp_path) -> Iterator[list[dict]]:
+    """`storefront serve` up to the point it starts gunicorn: the arguments it would use."""
+    calls: list[dict] = []
+    monkeypatch.setattr("storefront.server.run_server", lambda **kw: calls.append(kw))
+    monkeypatch.chdir(tmp_path)
+    before = dict(os.environ)
+    yield calls
+    os.environ.clear()
+    os.environ.update(before)  # serve sets STOREFRONT_* for its workers
+
+
+def test_serve_without_a_base_url_links_to_its_own_host_and_port(runner, served, tmp_path):
+    result = runner.invoke(main, ["serve", "--port", "18001"])
+    assert result.exit_code == 0, result.output
+    assert os.environ["STOREFRONT_BASE_URL"] == "http://127.0.0.1:18001"
+    assert "Warning" not in result.stderr
+    (call,) = served
+    assert (call["host"], call["port"]) == ("127.0.0.1", 18001)
+    # Its own control socket, in its own instance folder (./instance of the working dir).
+    assert call["control_socket"] == str(tmp_path / "instance" / "gunicorn.ctl")
+    assert os.environ["STOREFRONT_INSTANCE_PATH"] == str(tmp_path / "instance")
+
+
+def test_serve_keeps_a_configured_base_url(runner, served, monkeypatch):
+    monkeypatch.setenv("STOREFRONT_BASE_URL", "https://books.example.org")
+    result = runner.invoke(main, ["serve", "--port", "18001"])
+    assert result.exit_code == 0, result.output
+    assert os.environ["STOREFRONT_BASE_URL"] == "https://books.example.org"
+
+
+@pytest.mark.parametrize(
+    ("host", "base_url"),
+    [
+        ("0.0.0.0", None),
+        ("::", None),
+        ("192.0.2.10", "http://localhost:8000"),
+        ("0.0.0.0", "http://127.0.0.1:8000"),
+    ],
+)
+def test_serve_warns_when_public_interface_has_a_loopback_public_url(
+    runner, served, monkeypatch, host, base_url
+):
+    if base_url:
+        monkeypatch.setenv("STOREFRONT_BASE_URL", base_url)
+    result = runner.invoke(main, ["serve", "--host", host, "--port", "18002"])
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.stderr.splitlines() if line.startswith("Warning")]
+    assert len(warning) == 1
+    assert "STOREFRONT_BASE_URL" in warning[0]
+
+
+@pytest.mark.parametrize(
+    ("host", "base_url"),
+    [("192.0.2.10", None), ("0.0.0.0", "https://books.example.org"), ("127.0.0.1", None)],
+)
+def test_serve_does_not_warn_when_the_public_url_can_be_reached(
+    runner, served, monkeypatch, host, base_url
+):
+    if base_url:
+        monkeypatch.setenv("STOREFRONT_BASE_URL", base_url)
+    result = runner.invoke(main, ["serve", "--host", host, "--port", "18002"])
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr
+
+
+def test_two_instances_have_two_control_sockets(runner, served, tmp_path, monkeypatch):
+    for name in ("one", "two"):
+        monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(tmp_path / name))
+        assert runner.invoke(main, ["serve"]).exit_code == 0
+    assert [c["control_socket"] for c in served] == [
+        str(tmp_path / "one" / "gunicorn.ctl"),
+        str(tmp_path / "two" / "gunicorn.ctl"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"STOREFRONT_DATABASE_TIMEOUT": "fast"}, "STOREFRONT_DATABASE_TIMEOUT: 'fast' is not"),
+        ({"STOREFRONT_REPEAT_WINDOW": "30m"}, "STOREFRONT_REPEAT_WINDOW: '30m' is not a number"),
+        ({"STOREFRONT_INSTANCE_PATH": "/proc/storefront"}, "cannot create the instance folder"),
+        (
+            {"STOREFRONT_DATABASE_URL": "nosuchdb://writer:hunter2@db.example/x"},
+            "STOREFRONT_DATABASE_URL: cannot use 'nosuchdb://writer:***@db.example/x'",
+        ),
+    ],
+)
+def test_serve_refuses_a_bad_setting_with_one_line(runner, served, monkeypatch, env, message):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = runner.invoke(main, ["serve"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [f"Error: {result.stderr[7:].strip()}"]
+    assert message in result.stderr
+    assert "hunter2" not in result.output
+    assert served == []
+
+
+@pytest.mark.parametrize("where", ["file", "proc"])
+def test_export_into_a_folder_that_cannot_be_written_is_one_line(runner, tmp_path, where):
+    if where == "file":
+        (tmp_path / "a-file").write_text("not a folder")
+        target = tmp_path / "a-file" / "site"
+    else:
+        target = Path("/proc/storefront-site")
+    result = runner.invoke(
+        main, ["export", str(target), "--direct", "--base-url", "https://books.example.org"]
+    )
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: cannot use '")
+    assert str(target.parent) in line

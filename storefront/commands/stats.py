@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,17 +16,12 @@ from . import catalog_option, now_option, open_catalog, resolve_now
 
 def click_settings() -> tuple[str | None, str]:
     """The database URL and instance folder, found exactly as ``create_app`` finds them."""
-    from flask import Config, Flask
+    from ..settings import instance_config, instance_folder, read_environ
 
-    instance = (
-        os.environ.get("STOREFRONT_INSTANCE_PATH")
-        or Flask("storefront.app", instance_relative_config=True).instance_path
-    )
-    config = Config(instance)
-    config.from_pyfile("config.py", silent=True)
-    config.from_prefixed_env("STOREFRONT")
+    instance = instance_folder()
+    config = {**instance_config(instance), **read_environ(("DATABASE_URL",))}
     url = config.get("DATABASE_URL")
-    return (str(url) if url else None), instance
+    return (str(url) if url else None), str(instance)
 
 
 def parse_day(value: str | None, today: date, option: str) -> date | None:

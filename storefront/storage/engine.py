@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,18 @@ DEFAULT_TIMEOUT = 0.25  # seconds the database may keep a click waiting before i
 
 class StorageError(Exception):
     """The click database cannot be used as configured (bad URL, newer schema)."""
+
+
+_PASSWORD = re.compile(r"(?<=:)[^:@/\s]+(?=@)")  # the "secret" in user:secret@host
+
+
+def redact_url(url: object) -> str:
+    """``url`` with its password replaced by ``***``, safe for an error message or a log."""
+    text = str(url)
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy parses: mask anything like user:secret@
+        return _PASSWORD.sub("***", text)
 
 
 def lock_path(database: str) -> str:
@@ -61,7 +74,9 @@ def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StorageError(f"STOREFRONT_DATABASE_URL: '{url}' is not a database URL") from None
+        raise StorageError(
+            f"STOREFRONT_DATABASE_URL: '{redact_url(url)}' is not a database URL"
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
@@ -105,7 +120,9 @@ def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     try:
         return create_engine(url)
     except (ArgumentError, ImportError) as exc:
-        raise StorageError(f"STOREFRONT_DATABASE_URL: cannot use '{url}': {exc}") from None
+        raise StorageError(
+            f"STOREFRONT_DATABASE_URL: cannot use '{redact_url(url)}': {exc}"
+        ) from None
 
 
 class WriterLock:

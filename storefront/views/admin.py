@@ -77,9 +77,13 @@ def _date_arg(name: str, default: date) -> date:
     if not raw:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         abort(400, f"'{name}' must be a date such as 2026-11-01.")
+    # Day arithmetic (the default window, the end of a day) must stay inside date's range.
+    if not date(1970, 1, 1) <= day <= date(9000, 12, 31):
+        abort(400, f"'{name}' must be a date between 1970-01-01 and 9000-12-31.")
+    return day
 
 
 @bp.get("/stats")

@@ -84,10 +84,11 @@ def click_headers(environ: dict, country_header: str | None) -> dict[str, str]:
 
 
 def client_ip(environ: dict) -> str:
-    """The address the repeat window hashes (first of X-Forwarded-For, else the peer)."""
-    forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-    if forwarded:
-        return forwarded.split(",", 1)[0].strip()
+    """The address the repeat window hashes: the peer's.
+
+    Behind ``STOREFRONT_PROXY_COUNT`` proxies, ProxyFix has already put the reader's
+    own address here; a client's ``X-Forwarded-For`` is never taken on its word.
+    """
     return environ.get("REMOTE_ADDR", "")
 
 
