@@ -14,7 +14,8 @@ request machinery would double their cost, so :class:`FastPath`, installed once 
 * It knows a few endpoints (:data:`ROUTES`), each by the view function it stands in
   for and the view arguments that view takes. It steps aside for a route the moment
   anything it does not know applies to it: a ``before_request`` hook (a rate limit,
-  maintenance mode), a ``url_value_preprocessor``, a ``teardown_request`` function,
+  maintenance mode; Flask-WTF's CSRF check is known: it does nothing for GET and
+  HEAD), a ``url_value_preprocessor``, a ``teardown_request`` function,
   an ``after_request`` hook that is not a :class:`~storefront.views.HeaderHook`, a
   view argument it does not take, a replaced view function, host or subdomain
   routing. :func:`refusals` lists them (``tests/test_fastpath.py`` asserts there are
@@ -102,7 +103,33 @@ def _name(func: object) -> str:
     return f"{module}.{getattr(func, '__qualname__', repr(func))}"
 
 
-def refusal(app: Flask, endpoint: str, route: FastRoute, args: Iterable[str]) -> str | None:
+def _csrf_is_idle(app: Flask, method: str) -> bool:
+    """Flask-WTF's ``CSRFProtect`` hook does nothing for a method it does not protect."""
+    config = app.config
+    return (
+        not config.get("WTF_CSRF_ENABLED", True)
+        or not config.get("WTF_CSRF_CHECK_DEFAULT", True)
+        or method not in config.get("WTF_CSRF_METHODS", ("POST", "PUT", "PATCH", "DELETE"))
+    )
+
+
+# The before_request hooks the fast path knows, by qualified name, and when each does
+# nothing at all (then skipping it changes nothing). Any other one makes it step aside.
+IDLE_BEFORE_REQUEST: dict[str, Callable[[Flask, str], bool]] = {
+    # flask_wtf/csrf.py (1.x), CSRFProtect.init_app: protect() returns at once for a
+    # method outside WTF_CSRF_METHODS (GET and HEAD by default), before it touches anything.
+    "flask_wtf.csrf.CSRFProtect.init_app.<locals>.csrf_protect": _csrf_is_idle,
+}
+
+
+@cache
+def _idle_when(func: Callable) -> Callable[[Flask, str], bool] | None:
+    return IDLE_BEFORE_REQUEST.get(_name(func))
+
+
+def refusal(
+    app: Flask, endpoint: str, route: FastRoute, args: Iterable[str], method: str = "GET"
+) -> str | None:
     """Why the fast path may not answer ``endpoint`` with these view arguments (None: it may)."""
     view = app.view_functions.get(endpoint)
     if view is not route.view:
@@ -120,7 +147,9 @@ def refusal(app: Flask, endpoint: str, route: FastRoute, args: Iterable[str]) ->
     for scope in _scopes(endpoint):
         where = f"on {scope!r}" if scope else "on the app"
         for func in app.before_request_funcs.get(scope, ()):
-            return f"before_request hook {_name(func)} {where}"
+            idle = _idle_when(func)
+            if idle is None or not idle(app, method):
+                return f"before_request hook {_name(func)} {where}"
         for func in app.url_value_preprocessors.get(scope, ()):
             return f"url_value_preprocessor {_name(func)} {where}"
         for func in app.teardown_request_funcs.get(scope, ()):
@@ -143,7 +172,9 @@ def refusals(app: Flask) -> dict[str, str]:
         route = ROUTES.get(rule.endpoint)
         if route is None:
             continue
-        why = refusal(app, rule.endpoint, route, rule.arguments)
+        why = None
+        for method in sorted(route.methods):
+            why = why or refusal(app, rule.endpoint, route, rule.arguments, method)
         if why is None and not route.methods <= (rule.methods or set()):
             why = f"the rule {rule.rule} does not answer {sorted(route.methods)}"
         if why is not None:
@@ -217,7 +248,7 @@ class FastPath:
             if (
                 route is not None
                 and method in route.methods
-                and refusal(self.app, endpoint, route, args) is None
+                and refusal(self.app, endpoint, route, args, method) is None
             ):
                 hooks = header_hooks(self.app, endpoint)
                 if route.kind == CLICK:
