@@ -299,7 +299,7 @@ class FastPath:
                 self._redirects.clear()  # a new catalog version, or many countries
             response = go_views.click_redirect(target)
             answer = self._redirects[key] = wsgi_answer(response, endpoint, hooks, environ)
-        start_response(*answer)
+        start_response(answer[0], list(answer[1]))  # a copy: a server may extend it
         return []
 
     def _plain_click(self, clicks, environ, args: dict):
@@ -333,7 +333,7 @@ class FastPath:
                         rendered, at, if_none_match, entry.cache, entry.extra
                     )
                     answer = entry.answers[how] = wsgi_answer(response, endpoint, hooks, environ)
-                start_response(*answer)
+                start_response(answer[0], list(answer[1]))  # a copy: a server may extend it
                 return [rendered.body] if status == 200 else []
         return self._learn(key, environ, start_response)
 
