@@ -10,7 +10,11 @@ and, with ``--postgres``, the reader click on PostgreSQL. Each round runs the
 baseline first, then every route; the table shows the medians. Afterwards the
 rows are counted: every answered click is in the database (the count may exceed
 wrk's by the requests in flight when a run stops, and by the warm-up runs).
-Target (issue 3): the reader click at >= 0.7x the bare endpoint on SQLite.
+Target: the reader click at >= 0.7x the bare endpoint on SQLite.
+
+Then (unless ``--no-frozen``) the reader click on a private PostgreSQL cluster started
+here, healthy and then frozen with SIGSTOP for one run: p99 side by side (the click
+budget bounds the wait), and every answered click counted once the cluster thaws.
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import json
 import os
 import tempfile
+import time
+import urllib.request
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +36,7 @@ from sqlalchemy import create_engine, text
 
 from storefront.spool import Spool
 
+from .faults import PrivatePostgres
 from .harness import (
     BenchError,
     Result,
@@ -99,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--postgres", help="also bench the click on this PostgreSQL database URL")
+    parser.add_argument(
+        "--no-frozen",
+        dest="frozen",
+        action="store_false",
+        help="skip the click with a frozen (SIGSTOPped) private PostgreSQL",
+    )
     args = parser.parse_args(argv)
     duration = args.duration or bench_duration()
     wrk = {"duration": duration, "connections": args.connections}
@@ -182,7 +197,63 @@ def main(argv: list[str] | None = None) -> int:
     lost = stored.get("reader", 0) + spooled < answered
     if lost:
         print("LOST CLICKS: fewer rows than answered clicks")
+    if args.frozen:
+        lost = frozen_database(args.workers, **wrk) or lost
     return 0 if ratio >= TARGET and not lost else 1
+
+
+def frozen_database(workers: int, duration: float, connections: int) -> bool:
+    """``/go`` latency with the database healthy, then frozen (SIGSTOP); True if clicks were lost.
+
+    On a private PostgreSQL cluster started here (initdb + pg_ctl, its own port): only its
+    processes are frozen. The click budget (``STOREFRONT_CLICK_BUDGET``, 50 ms) bounds
+    what a reader waits; the clicks go to the spool and are replayed after the thaw.
+    """
+    try:
+        cluster = PrivatePostgres()
+    except FileNotFoundError as exc:
+        print(f"\nfrozen database: skipped ({exc})")
+        return False
+    route = Route(READER, "/go/genesis/kindle?src=page", BROWSER, "GET", 302)
+    try:
+        cluster.start()
+        url = cluster.create_database("bench")
+        with tempfile.TemporaryDirectory(prefix="bench-frozen-") as tmpdir:
+            settings = {"STOREFRONT_DATABASE_URL": url, "STOREFRONT_INSTANCE_PATH": tmpdir}
+            with serve_storefront(settings, workers=workers) as base_url:
+                wrk = {"duration": duration, "connections": connections}
+                healthy = measure(base_url, replace(route, name="click, database healthy"), **wrk)
+                frozen_pids = cluster.freeze()
+                try:
+                    frozen = run_wrk(
+                        base_url + route.path, name="click, database frozen", headers=BROWSER, **wrk
+                    )
+                finally:
+                    cluster.thaw(frozen_pids)
+                spooled = wait_for_spool(base_url)
+            stored = count_kinds(url).get("reader", 0)
+    finally:
+        cluster.destroy()
+    print(f"\n/go on PostgreSQL, healthy then frozen (SIGSTOP) for {duration:g} s")
+    print_table([healthy, frozen], baseline=healthy)
+    answered = healthy.requests + frozen.requests
+    print(
+        f"p99 {healthy.p99_ms:.1f} ms healthy, {frozen.p99_ms:.1f} ms frozen "
+        f"(click budget 50 ms); {stored} reader clicks stored for {answered} answered "
+        f"(plus the check request), {spooled} left in the spool"
+    )
+    return stored < answered
+
+
+def wait_for_spool(base_url: str, timeout: float = 60) -> int:
+    """Wait until the server's spool is replayed; return how many clicks still wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(base_url + "/healthz", timeout=10) as response:
+            clicks = json.load(response)["clicks"]
+        if (clicks["database"] == "ok" and clicks["spooled"] == 0) or time.monotonic() > deadline:
+            return clicks["spooled"]
+        time.sleep(0.25)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 # One blueprint per module under storefront/views; each module has `bp`
 # and may have `init_app(app)` for teardown handlers or extra set-up.
-VIEW_MODULES = ("errors", "books", "sample", "embed", "go", "admin", "flyer")
+VIEW_MODULES = ("errors", "books", "sample", "embed", "go", "admin", "flyer", "desk")
 
 
 # Every setting, as STOREFRONT_<NAME> in the environment or <NAME> in
@@ -39,7 +39,8 @@ DEFAULTS = {
     "NOW": None,  # preview instant (ISO 8601 with offset)
     "COUNTRY_HEADER": None,  # trusted proxy header with the reader's country, e.g. CF-IPCountry
     "CATALOG_RELOAD_INTERVAL": 1.0,  # seconds between checks of the catalog file
-    "DATABASE_TIMEOUT": 0.25,  # seconds the click database may take before a click is spooled
+    "CLICK_BUDGET": 0.05,  # seconds a redirect may wait on click storage before spooling
+    "DATABASE_TIMEOUT": 0.25,  # seconds the database may take (busy, statement, lock timeouts)
     "SPOOL_REPLAY_INTERVAL": 5.0,  # seconds between replays of spooled clicks while any wait
     "REPEAT_WINDOW": 1800,  # seconds in which a reader's second click on an offer is a repeat
     "PROXY_COUNT": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted

@@ -29,6 +29,7 @@ LAZY_COMMANDS = {
     "links": "storefront.commands.links:links",
     "stats": "storefront.commands.stats:stats",
     "export": "storefront.commands.export:export",
+    "admin": "storefront.commands.admin:admin",
 }
 
 
@@ -80,6 +81,13 @@ def main() -> None:
 def check(catalog_path: Path | None) -> None:
     """Validate the catalog: exit 0 with a summary, or 1 listing every problem."""
     catalog = open_catalog(catalog_path)
+    from widgets.print.checks import print_problems  # fonts and covers, before a print run
+
+    if problems := print_problems(catalog):
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(problems)} problem(s) in the catalog.", err=True)
+        raise SystemExit(1)
     for warning in catalog.warnings:
         click.echo(f"warning: {warning}", err=True)
     offers = sum(len(b.offers) for b in catalog.books)

@@ -18,16 +18,22 @@ EXTENSION = "clicks"  # app.extensions key
 
 def init_app(app: Flask) -> ClickStore:
     """Open the click store for the app's settings and replay any spooled clicks."""
-    try:
-        timeout = float(app.config["DATABASE_TIMEOUT"])
-        interval = float(app.config["SPOOL_REPLAY_INTERVAL"])
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            "STOREFRONT_DATABASE_TIMEOUT and STOREFRONT_SPOOL_REPLAY_INTERVAL must be "
-            f"numbers of seconds: {exc}"
-        ) from None
+    seconds = {}
+    for key in ("CLICK_BUDGET", "DATABASE_TIMEOUT", "SPOOL_REPLAY_INTERVAL"):
+        try:
+            seconds[key] = float(app.config[key])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"STOREFRONT_{key} must be a number of seconds, not {app.config[key]!r}"
+            ) from None
+        if not 0 < seconds[key] < 3600:
+            raise ValueError(f"STOREFRONT_{key} must be between 0 and 3600 seconds")
     store = open_click_store(
-        app.config["DATABASE_URL"], app.instance_path, timeout=timeout, replay_interval=interval
+        app.config["DATABASE_URL"],
+        app.instance_path,
+        timeout=seconds["DATABASE_TIMEOUT"],
+        budget=seconds["CLICK_BUDGET"],
+        replay_interval=seconds["SPOOL_REPLAY_INTERVAL"],
     )
     app.extensions[EXTENSION] = store
     if store.spool.pending():

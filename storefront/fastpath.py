@@ -5,9 +5,10 @@ view of every blog that embeds a card) and clicks on ``/go/<book>/<offer>``. Fla
 request machinery would double their cost, so :class:`FastPath`, installed once by
 ``create_app`` in front of Flask, answers them itself, without being a second router:
 
-* It routes with Flask's own map (``app.url_map.bind_to_environ(environ).match()``):
-  no path is parsed by hand, and anything the map does not match plainly (a 404, a
-  redirect to a canonical URL, another method) is Flask's.
+* It routes with Flask's own map: ``app.url_map.bind_to_environ(environ)`` (bound as
+  Flask binds it, kept per host, port, script root and scheme) and ``.match()`` of the
+  request's path and method. No path is parsed by hand, and anything the map does not
+  match plainly (a 404, a redirect to a canonical URL, another method) is Flask's.
 * It knows a few endpoints (:data:`ROUTES`), each by the view function it stands in
   for and the view arguments that view takes. It steps aside for a route the moment
   anything it does not know applies to it: a ``before_request`` hook (a rate limit,
@@ -20,7 +21,10 @@ request machinery would double their cost, so :class:`FastPath`, installed once 
   :func:`~storefront.views.rendered_response` (ETag compared weakly, Cache-Control
   up to the next price boundary), a click with :func:`~storefront.views.go.click_redirect`
   after :meth:`~storefront.views.tracking.Clicks.record`; then every after_request
-  hook (all header hooks) in Flask's order.
+  hook (all header hooks) in Flask's order, and Werkzeug's ``get_wsgi_headers``.
+  Those are pure functions of what they are given, so the result is kept per
+  (answer, Cache-Control, hooks) and reused: a new hook or a new Cache-Control value
+  (near a price boundary) builds it afresh.
 
 A page or card is answered here only after Flask has answered the same route,
 arguments and query string through ``send_rendered(..., replay=True)``: that answer's
@@ -34,15 +38,17 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import MapAdapter
+from werkzeug.wsgi import get_path_info
 
 from .state import Rendered
-from .views import REPLAY_MARK, HeaderHook, rendered_response
+from .views import REPLAY_MARK, HeaderHook, cache_control, etag_matches, rendered_response
 from .views import books as books_views
 from .views import embed as embed_views
 from .views import go as go_views
@@ -145,12 +151,31 @@ def refusals(app: Flask) -> dict[str, str]:
     return found
 
 
+def header_hooks(app: Flask, endpoint: str) -> tuple[HeaderHook, ...]:
+    """The after_request hooks Flask runs for ``endpoint``, in its order (all header hooks)."""
+    funcs = app.after_request_funcs
+    return tuple(hook for scope in _scopes(endpoint) for hook in reversed(funcs.get(scope, ())))
+
+
+def wsgi_answer(
+    response: Response, endpoint: str, hooks: tuple[HeaderHook, ...], environ
+) -> tuple[str, list[tuple[str, str]]]:
+    """The status line and WSGI headers of ``response`` after the app's header hooks."""
+    for hook in hooks:
+        hook.set_headers(response.headers, endpoint, response.mimetype)
+    # The response's own WSGI headers (Location as a URI, a 304 without entity headers).
+    return response.status, response.get_wsgi_headers(environ).to_wsgi_list()
+
+
 @dataclass
 class _Replay:
     version: str  # the catalog version the body was rendered from
     rendered: Rendered
     cache: dict[str, int]  # send_rendered's max_age/swr, to recompute Cache-Control
     extra: tuple[tuple[str, str], ...]  # the view's own headers (a CSP)
+    # (status, Cache-Control, hooks) -> the answer rendered_response and the hooks built:
+    # the same headers every time until Cache-Control nears a price boundary.
+    answers: dict[tuple, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
 
 
 class FastPath:
@@ -163,14 +188,16 @@ class FastPath:
         self.size = size
         self._replays: OrderedDict[tuple, _Replay] = OrderedDict()  # an LRU of rendered answers
         self._lock = threading.Lock()
+        # Flask's map bound to a host, script root and scheme (bind_to_environ), per such
+        # triple: binding costs as much as matching, and a site has one or two of them.
+        self._adapters: dict[tuple, MapAdapter] = {}
+        self._redirects: dict[tuple, tuple[str, list[tuple[str, str]]]] = {}
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
-        if method == "GET" or method == "HEAD":
+        if (method == "GET" or method == "HEAD") and "HTTP_UPGRADE" not in environ:
             try:
-                endpoint, args = self.app.url_map.bind_to_environ(
-                    environ, subdomain=self.app.url_map.default_subdomain or ""
-                ).match()
+                endpoint, args = self._adapter(environ).match(get_path_info(environ), method)
             except HTTPException:
                 # Not found, another method, a redirect to the canonical URL: Flask's answer.
                 return self.wsgi_app(environ, start_response)
@@ -180,23 +207,33 @@ class FastPath:
                 and method in route.methods
                 and refusal(self.app, endpoint, route, args) is None
             ):
+                hooks = header_hooks(self.app, endpoint)
                 if route.kind == CLICK:
-                    return self._click(environ, start_response, endpoint, args)
-                return self._replay(environ, start_response, endpoint, args)
+                    return self._click(environ, start_response, endpoint, args, hooks)
+                return self._replay(environ, start_response, endpoint, args, hooks)
         return self.wsgi_app(environ, start_response)
+
+    def _adapter(self, environ) -> MapAdapter:
+        key = (
+            environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+            environ.get("SERVER_PORT"),
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("wsgi.url_scheme"),
+        )
+        adapter = self._adapters.get(key)
+        if adapter is None:
+            if len(self._adapters) >= 64:
+                self._adapters.clear()  # a flood of Host headers
+            # As Flask binds it (no SERVER_NAME, no host or subdomain matching: see refusal).
+            url_map = self.app.url_map
+            adapter = self._adapters[key] = url_map.bind_to_environ(
+                environ, subdomain=url_map.default_subdomain or ""
+            )
+        return adapter
 
     # -- answers
 
-    def _finish(self, response: Response, endpoint: str, environ, start_response):
-        """Run the app's header hooks as Flask does (blueprints first, each in reverse)."""
-        funcs = self.app.after_request_funcs
-        for scope in _scopes(endpoint):
-            for hook in reversed(funcs.get(scope, ())):
-                hook.set_headers(response.headers, endpoint, response.mimetype)
-        # The response's own WSGI headers (Location as a URI, a 304 without entity headers).
-        return response(environ, start_response)
-
-    def _click(self, environ, start_response, endpoint: str, args: dict):
+    def _click(self, environ, start_response, endpoint: str, args: dict, hooks: tuple):
         clicks = self.app.extensions.get("go")
         plan = None
         try:
@@ -211,7 +248,15 @@ class FastPath:
             plan = None
         if plan is None:
             return self.wsgi_app(environ, start_response)
-        return self._finish(go_views.click_redirect(target), endpoint, environ, start_response)
+        key = (target, hooks)
+        answer = self._redirects.get(key)
+        if answer is None:
+            if len(self._redirects) >= 4096:
+                self._redirects.clear()  # a new catalog version, or many countries
+            response = go_views.click_redirect(target)
+            answer = self._redirects[key] = wsgi_answer(response, endpoint, hooks, environ)
+        start_response(*answer)
+        return []
 
     def _plain_click(self, clicks, environ, args: dict):
         found = find_offer(clicks.sf.catalog, args["book_slug"], args["offer_slug"])
@@ -222,24 +267,30 @@ class FastPath:
             return None  # may set a cookie: the view's
         return (*found, query.get("src"), query.get("c"))
 
-    def _replay(self, environ, start_response, endpoint: str, args: dict):
+    def _replay(self, environ, start_response, endpoint: str, args: dict, hooks: tuple):
         key = (endpoint, tuple(sorted(args.items())), environ.get("QUERY_STRING", ""))
         entry = self._replays.get(key)
         if entry is not None:
             sf = self.app.extensions["storefront"]
             at = sf.now()
-            if sf.catalog.version == entry.version and entry.rendered.is_valid(at):
+            rendered = entry.rendered
+            if sf.catalog.version == entry.version and rendered.is_valid(at):
                 with self._lock:
                     if key in self._replays:
                         self._replays.move_to_end(key)
-                response = rendered_response(
-                    entry.rendered,
-                    at,
-                    environ.get("HTTP_IF_NONE_MATCH"),
-                    entry.cache,
-                    entry.extra,
-                )
-                return self._finish(response, endpoint, environ, start_response)
+                if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+                status = 304 if etag_matches(if_none_match, rendered.etag) else 200
+                how = (status, cache_control(rendered, at, **entry.cache), hooks)
+                answer = entry.answers.get(how)
+                if answer is None:
+                    if len(entry.answers) >= 16:
+                        entry.answers.clear()
+                    response = rendered_response(
+                        rendered, at, if_none_match, entry.cache, entry.extra
+                    )
+                    answer = entry.answers[how] = wsgi_answer(response, endpoint, hooks, environ)
+                start_response(*answer)
+                return [rendered.body] if status == 200 else []
         return self._learn(key, environ, start_response)
 
     def _learn(self, key: tuple, environ, start_response):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 from .catalog import FORMATS, Book, Campaign, Catalog, Edition, Quote, SupportMethod, Vendor
 from .pricing import (
@@ -76,6 +77,7 @@ class FormatView:
     label: str
     edition: Edition
     offers: tuple[OfferView, ...]
+    audio_sample: str | None = None  # where the audiobook's sample is served, if it has one
 
     @property
     def preferred(self) -> OfferView | None:
@@ -208,7 +210,8 @@ def present_book(
             )
         # Preferred first (the author's wish), then the catalog's order.
         offer_views.sort(key=lambda o: not o.offer.preferred)
-        views.append(FormatView(fmt, FORMAT_LABELS[fmt], edition, tuple(offer_views)))
+        sample = audio_sample_url(urls, book, edition)
+        views.append(FormatView(fmt, FORMAT_LABELS[fmt], edition, tuple(offer_views), sample))
 
     all_offers = [o for f in views for o in f.offers]
     on_sale = [o for o in all_offers if o.price.on_sale]
@@ -235,6 +238,15 @@ def present_book(
         fundraisers=fundraisers,
         valid_until=price_window(catalog, at)[1],
     )
+
+
+def audio_sample_url(urls: Urls, book: Book, edition: Edition) -> str | None:
+    """The URL of ``edition``'s audio sample (``sample.mp3``...), or None when it has none."""
+    # Until the audiobook edition's ``audio_sample`` field lands in the catalog model.
+    sample = getattr(edition, "audio_sample", None)
+    if sample is None:
+        return None
+    return urls.audio_sample(book.slug, Path(sample).suffix.lstrip(".").lower())
 
 
 def _sale_view(campaign: Campaign, best: OfferView, site) -> SaleView:

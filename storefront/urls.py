@@ -132,6 +132,10 @@ class Urls:
     def sample(self, book: str, *, absolute: bool = False) -> str:
         return self._maybe_absolute(self._path("books", book, "sample.epub"), absolute)
 
+    def audio_sample(self, book: str, extension: str, *, absolute: bool = False) -> str:
+        """The audiobook's sample to listen to: ``/books/<book>/sample.<mp3|m4a|ogg>``."""
+        return self._maybe_absolute(self._path("books", book, f"sample.{extension}"), absolute)
+
     def flyer(
         self,
         book: str,

@@ -83,6 +83,9 @@ def make_app(tmp_path, clock):
             "BASE_URL": "https://books.example.org",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'storefront.db'}",
             "CATALOG_RELOAD_INTERVAL": 0,
+            # Generous: a loaded test machine must not spool clicks the test then reads
+            # from the database. Tests of the budget itself set their own.
+            "CLICK_BUDGET": 5,
         }
         settings.update(config)
         return create_app(settings, instance_path=str(tmp_path / "instance"))

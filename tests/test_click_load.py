@@ -83,18 +83,25 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def storefront_server(tmp_path: Path, database_url: str) -> Iterator[Server]:
-    """``storefront serve`` with 2 workers on a free port; stopped (its whole group) afterwards."""
+def storefront_server(
+    tmp_path: Path, database_url: str | None, settings: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``storefront serve`` with 2 workers on a free port; stopped (its whole group) afterwards.
+
+    ``database_url`` None: SQLite in the instance folder. ``settings``: more environment.
+    """
     port = free_port()
     instance = tmp_path / "instance"
     log = tmp_path / "server.log"
     env = {
         **os.environ,
-        "STOREFRONT_DATABASE_URL": database_url,
         "STOREFRONT_INSTANCE_PATH": str(instance),
         "STOREFRONT_SPOOL_REPLAY_INTERVAL": "0.2",
         "STOREFRONT_DATABASE_TIMEOUT": "0.1",
+        **(settings or {}),
     }
+    if database_url is not None:
+        env["STOREFRONT_DATABASE_URL"] = database_url
     command = [
         sys.executable,
         "-m",

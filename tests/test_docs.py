@@ -26,8 +26,6 @@ DOCS = ROOT / "docs"
 
 # Pages other helpers are writing this session: links to them may dangle until they land.
 PENDING_PAGES = {
-    "docs/wordpress.md",
-    "docs/desk.md",
     "docs/shelf.md",
     "docs/audiobooks.md",
 }
@@ -377,8 +375,12 @@ def test_every_docs_page_is_linked_from_the_index():
 
 
 def test_docs_name_no_issue_numbers_or_missing_notes():
+    # The manual speaks to readers, who have no issue tracker. The design notes
+    # (docs/notes-*.md) record what changed for whom, and may name the issue they close.
     stale = []
     for path, text in pages().items():
+        if path.name.startswith("notes-"):
+            continue
         for number, line in enumerate(text.splitlines(), 1):
             if re.search(r"\bissues? #?\d+\b", line, re.IGNORECASE) or re.search(
                 r"\bNOTES\b", line

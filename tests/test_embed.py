@@ -404,3 +404,45 @@ def test_errors_are_never_replayed(client, flask_requests):
         assert client.get("/embed/genesis?layout=poster").status_code == 400
         assert client.get("/embed/nope").status_code == 404
     assert len(flask_requests) == 6
+
+
+# --------------------------------------------------------------------------- what anyone can type
+
+
+def _fuzz_settings():
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+
+
+def test_no_option_a_reader_can_type_makes_a_card_or_oembed_answer_500(client):
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    text = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+        ["²", "¹", "٣", "１", "0", "1", "99999999999999999999", "-1", "card", "none", " "]
+    )
+    names = st.sampled_from(
+        ["layout", "theme", "quote", "formats", "cta", "maxwidth", "maxheight", "format", "url"]
+    )
+
+    @_fuzz_settings()
+    @given(
+        path=st.sampled_from(["/embed/genesis", "/embed/genesis/fragment", "/oembed"]),
+        query=st.dictionaries(names, text, max_size=4),
+    )
+    def check(path, query):
+        if path == "/oembed":
+            query.setdefault("url", "https://books.example.org/books/genesis")
+        response = client.get(path, query_string=query)
+        status = response.status_code
+        # oEmbed's own answer for a format it does not serve (the spec's 501) is the one 5xx.
+        fmt = (query.get("format") or "json").strip().lower()
+        spec_501 = path == "/oembed" and fmt != "json" and status == 501
+        assert status < 500 or spec_501, (path, query, status)
+
+    check()

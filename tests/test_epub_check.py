@@ -1,7 +1,7 @@
 """The W3C EPUBCheck validator (Java) on representative samples: no message at all.
 
-Each run starts a JVM (~5 s), so only two files are checked: the Genesis sample
-during its sale, and a hostile catalog with a sample chapter. ``-u`` adds the
+Each run starts a JVM (~5 s), so only three files are checked: the Genesis sample
+during its sale, a hostile catalog with a sample chapter, and a multi-script one. ``-u`` adds the
 usage messages; the wrapper's ``valid`` is only the exit code, so the test
 asserts that the JSON report holds no message of any severity.
 """
@@ -37,6 +37,12 @@ CASES = {
         DATA / "hostile.toml",
         "hostile",
         datetime(2026, 3, 10, 12, tzinfo=UTC),
+    ),
+    # lang/dir on text in other languages and directions than the page's.
+    "multi-script-on-sale": (
+        DATA / "multiscript.toml",
+        "tsuki",
+        datetime(2026, 12, 10, 12, tzinfo=UTC),
     ),
 }
 
@@ -82,11 +88,12 @@ def test_epubcheck_reports_no_message_at_all(case, tmp_path):
 
 
 @pytest.mark.browser
-def test_daisy_ace_finds_no_accessibility_violation(tmp_path):
+@pytest.mark.parametrize("case", ["hostile-with-chapter", "multi-script-on-sale"])
+def test_daisy_ace_finds_no_accessibility_violation(case, tmp_path):
     """DAISY Ace (npm ``@daisy/ace``, run with Debian's Chromium) on the hostile sample."""
     ace = require_executable("ace-puppeteer")
     chromium = require_executable("chromium")
-    catalog_path, slug, at = CASES["hostile-with-chapter"]
+    catalog_path, slug, at = CASES[case]
     catalog = load_catalog(catalog_path)
     epub = tmp_path / f"{slug}.epub"
     epub.write_bytes(

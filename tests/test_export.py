@@ -235,6 +235,9 @@ def history(tmp_path_factory, small_catalog):
             "oembed-url-genesis_format-json.json",
         ),
         ("/books/..%2F..%2Fetc/passwd", "text/html", "books/etc/passwd/index.html"),
+        ("/books/genesis/sample.mp3", "audio/mpeg", "books/genesis/sample.mp3"),
+        ("/books/genesis/sample.m4a", "audio/mp4", "books/genesis/sample.m4a"),
+        ("/books/genesis/sample.ogg", "audio/ogg", "books/genesis/sample.ogg"),
     ],
 )
 def test_each_app_url_gets_a_static_file_name(url, media_type, path):
@@ -310,6 +313,44 @@ def test_two_urls_never_share_a_file(export_urls):
     assert urls.static_file("/manifest.json", "application/json") != "manifest.json"
 
 
+class _Answer:
+    def __init__(self, status: int, mimetype: str, body: bytes = b"x"):
+        self.status_code, self.mimetype, self.body = status, mimetype, body
+
+    def get_data(self) -> bytes:
+        return self.body
+
+
+def test_crawl_reports_what_it_cannot_export_and_keeps_the_rest(export_urls):
+    from storefront.export import crawl
+
+    urls = export_urls
+    urls.index()
+    urls.document = "index.html"  # the index links a cover and a flyer
+    urls.cover("genesis")
+    urls.flyer("genesis", size="a4")
+    urls.document = None
+    urls.social_image("genesis")  # a seed nothing links
+    answers = {
+        "/": _Answer(200, "text/html"),
+        "/books/genesis/cover": _Answer(200, "image/png"),  # not the SVG its name says
+        "/books/genesis/flyer.pdf?size=a4": _Answer(404, "text/html"),
+        "/books/genesis/social.png": _Answer(404, "text/html"),
+    }
+    client = type("Client", (), {"get": lambda self, url: answers[url]})()
+    result = crawl(client, urls)
+    assert set(result.resources) == {"/"}
+    assert result.resources["/"].path == "index.html"
+    assert result.missing == {
+        "/books/genesis/cover": "the app answers image/png, not what books/genesis/cover.svg says",
+        "/books/genesis/flyer.pdf?size=a4": "linked from index.html, but the app answers HTTP 404",
+    }
+    assert result.failed == {
+        "/books/genesis/flyer.pdf?size=a4": 404,
+        "/books/genesis/social.png": 404,
+    }
+
+
 def test_widget_js_asks_for_fragment_files_named_like_the_export(export_urls, tmp_path):
     def widget_js(urls) -> str:
         config = {"CLOCK": lambda: QUIET_DAY, "BASE_URL": BASE}
@@ -377,6 +418,28 @@ def test_sample_download_is_the_epub_the_app_builds(sale_export):
     opf = next(name for name in served.namelist() if name.endswith(".opf"))
     title = re.compile(rb"<dc:title[^>]*>([^<]*)</dc:title>")
     assert title.search(exported.read(opf))[1] == title.search(served.read(opf))[1] != b""
+
+
+@pytest.mark.slow
+def test_sample_and_flyers_link_to_the_exported_files(sale_export):
+    import io
+    import zipfile
+
+    from pypdf import PdfReader
+
+    base = sale_export.base
+    epub = zipfile.ZipFile(sale_export.root / "books/genesis/sample.epub")
+    buy = BeautifulSoup(epub.read("EPUB/buy.xhtml"), "html.parser")
+    assert buy.figcaption.a["href"] == f"{base}/books/genesis/"
+    pdf = PdfReader(io.BytesIO((sale_export.root / "books/genesis/flyer-size-a4.pdf").read_bytes()))
+    links = {
+        a["/A"]["/URI"]
+        for page in pdf.pages
+        for a in (annot.get_object() for annot in page.get("/Annots") or [])
+        if "/A" in a and "/URI" in a["/A"]
+    }
+    assert f"{base}/books/genesis/" in links  # the chooser, in a direct export: the book page
+    assert not [link for link in links if "/go/" in link]
 
 
 @pytest.mark.slow

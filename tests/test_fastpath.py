@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup
 from flask import abort, request_started
 
 from storefront import fastpath
-from storefront.views import books
+from storefront.views import books, header_hook
 
 from .conftest import MINIMAL_CATALOG
 
@@ -240,6 +240,22 @@ def test_a_hook_it_does_not_know_sends_every_request_to_flask(
     response = client.get(path, headers=headers)
     assert len(flask_runs) == before + 1
     assert took_effect(response)
+
+
+def test_a_header_hook_added_later_is_applied_on_the_fast_path_too(app, client, flask_runs):
+    client.get("/books/genesis")
+    client.get("/go/genesis/kindle", headers={"User-Agent": BROWSER})
+
+    def server_timing(headers, endpoint, mimetype):
+        headers["Server-Timing"] = f"fast;desc={endpoint}"
+
+    app.after_request_funcs.setdefault(None, []).append(header_hook(server_timing))
+    assert fastpath.refusals(app) == {}
+    page = client.get("/books/genesis")
+    click = client.get("/go/genesis/kindle", headers={"User-Agent": BROWSER})
+    assert len(flask_runs) == 1  # the first page view only
+    assert page.headers["Server-Timing"] == "fast;desc=books.book_page"
+    assert click.headers["Server-Timing"] == "fast;desc=go.go"
 
 
 def test_a_view_argument_it_does_not_know_goes_to_flask(app, flask_runs):

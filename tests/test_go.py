@@ -326,7 +326,12 @@ def test_a_locked_database_still_redirects_and_the_click_is_replayed(make_app, t
 
 def test_healthz_reports_the_click_database(client):
     data = client.get("/healthz").get_json()
-    assert data["clicks"] == {"database": "ok", "backend": "sqlite", "spooled": False}
+    assert data["clicks"] == {
+        "database": "ok",
+        "backend": "sqlite",
+        "spooling": False,
+        "spooled": 0,
+    }
 
 
 def test_post_is_not_a_click(client, app):

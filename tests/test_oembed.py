@@ -333,6 +333,9 @@ def test_oembed_is_cached_on_what_it_answers_not_on_the_query_string(app, client
         "&maxheight=750&maxwidth=500",
         "&maxwidth=500&maxheight=750&utm_source=x&junk=1",
         "&maxwidth=0500&maxheight=750&format=JSON",
+        # Other limits, the same answer (the same compact card, no thumbnail either way).
+        "&maxwidth=501&maxheight=751",
+        *(f"&maxwidth={w}&maxheight=700" for w in range(300, 480, 7)),
         *(f"&maxwidth=500&maxheight=750&n={i}" for i in range(50)),
     ):
         again = client.get(OEMBED + query)

@@ -135,7 +135,7 @@ def test_replay_after_a_crash_mid_replay_counts_every_click_once(tmp_path):
     """A replayer killed (SIGKILL) after two of three chunks: nothing lost, nothing doubled."""
     url = f"sqlite:///{tmp_path / 'clicks.db'}"
     directory = tmp_path / "spool"
-    store = ClickStore(url, Spool(directory))
+    store = ClickStore(url, Spool(directory), budget=10)
     store.ensure_schema()
     for _ in range(1200):  # three replay chunks of 500
         store.spool.append(click())

@@ -62,7 +62,7 @@ def db_url(tmp_path) -> str:
 
 @pytest.fixture
 def store(db_url, tmp_path):
-    s = ClickStore(db_url, Spool(tmp_path / "spool"))
+    s = ClickStore(db_url, Spool(tmp_path / "spool"), budget=10)  # not about the budget
     for values, count in CLICKS:
         for _ in range(count):
             assert s.record_click(event(*values))
@@ -235,7 +235,9 @@ def test_stats_command_replays_the_spool_first(runner, env, tmp_path):
 
 def test_stats_command_default_database_is_in_the_instance_folder(runner, tmp_path):
     instance = tmp_path / "elsewhere"
-    store = ClickStore(f"sqlite:///{instance / 'storefront.db'}", Spool(instance / "spool"))
+    store = ClickStore(
+        f"sqlite:///{instance / 'storefront.db'}", Spool(instance / "spool"), budget=10
+    )
     store.record_click(event(DAY1, "amazon", "kindle", "page", None, "US", "reader", False))
     store.close()
     result = runner.invoke(

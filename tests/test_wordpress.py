@@ -10,7 +10,8 @@ handling is its own: the one must-use plugin only lets it fetch the app on 127.0
    (WordPress filters their HTML with kses).
 
 Each way: the card is shown whole, a buy click reaches ``/go/`` and ``storefront stats``
-counts it. Screenshots go to ``docs/screenshots/wordpress-*.png``.
+counts it. Screenshots go to ``artifacts/screenshots/wordpress-*.png`` (the ones in
+``docs/screenshots/`` are copies of them).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from .wordpress.site import WordPress, missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-DOCS_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 QUIET_DAY = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
 
@@ -47,6 +47,7 @@ def blog(tmp_path_factory):
     reason = missing()
     require(reason is None, reason or "")
     root = tmp_path_factory.mktemp("wordpress")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with serve_lazy() as (store, holder):
         wp = WordPress(root / "wp", app_port=urlsplit(store).port)
         # The vendors' pages: the blog's front page (the browser reaches 127.0.0.1 only).
@@ -66,8 +67,8 @@ def blog(tmp_path_factory):
             },
             instance_path=str(root / "instance"),
         )
-        wp.start()
         try:
+            wp.start()
             yield SimpleNamespace(
                 wp=wp,
                 store=store,
@@ -151,9 +152,8 @@ def test_a_book_url_alone_on_a_line_embeds_a_card_that_fits_and_sells(blog, read
     assert height > 200  # the whole compact card, more than WordPress's minimum
     assert frame.evaluate("document.documentElement.scrollHeight") <= height + 1  # nothing cut
     assert page.locator("blockquote.wp-embedded-content").is_hidden()
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
     page.locator(selector).scroll_into_view_if_needed()
-    page.screenshot(path=str(DOCS_SHOTS / "wordpress-oembed.png"))
+    page.screenshot(path=str(ARTIFACTS / "wordpress-oembed.png"))
 
     # A buy click navigates the blog's own tab to the tracked link (no popup).
     opened: list = []
@@ -189,7 +189,7 @@ def test_the_script_embed_in_a_custom_html_block_renders_and_sells(blog, reader,
     assert card.get_attribute("data-layout") == "card"
     assert "Genesis" in host.locator("h2").inner_text()
     card.scroll_into_view_if_needed()
-    page.screenshot(path=str(DOCS_SHOTS / "wordpress-custom-html.png"))
+    page.screenshot(path=str(ARTIFACTS / "wordpress-custom-html.png"))
 
     with reader.expect_page() as popup_info:
         host.locator('a[data-offer="ebookit"]').click()
@@ -249,7 +249,7 @@ def test_an_authors_pasted_snippet_looks_like_the_standalone_card_and_sells(blog
     card = page.locator("aside[data-layout=card]")
     box = card.bounding_box()
     card.scroll_into_view_if_needed()
-    page.screenshot(path=str(DOCS_SHOTS / "wordpress-snippet.png"))
+    page.screenshot(path=str(ARTIFACTS / "wordpress-snippet.png"))
     in_blog = card.screenshot()
 
     # The same snippet alone on a blank page, in a column as wide as the post's.
@@ -263,7 +263,6 @@ def test_an_authors_pasted_snippet_looks_like_the_standalone_card_and_sells(blog
     standalone = alone.locator("aside[data-layout=card]")
     assert abs(standalone.bounding_box()["height"] - box["height"]) <= 2
     alone_shot = standalone.screenshot()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "wordpress-snippet-in-post.png").write_bytes(in_blog)
     (ARTIFACTS / "wordpress-snippet-alone.png").write_bytes(alone_shot)
     assert same_picture(in_blog, alone_shot), "the snippet looks different inside WordPress"

@@ -30,7 +30,7 @@ from storefront.presentation import BookView, present_book
 from storefront.templating import render
 from storefront.urls import Urls
 
-from .card_options import (  # noqa: F401 (the public API of cards)
+from .card_options import (
     CTA_MAX,
     DEFAULT_LAYOUT,
     DEFAULT_THEME,
@@ -41,7 +41,34 @@ from .card_options import (  # noqa: F401 (the public API of cards)
     card_theme,
     parse_card,
 )
-from .card_style import PALETTES, STYLES, TEXT_PAIRS, Styler, card_css, inline_style  # noqa: F401
+from .card_style import PALETTES, STYLES, TEXT_PAIRS, Styler, card_css, inline_style
+
+__all__ = [  # one import for callers: options and styles live in their own modules
+    "CTA_MAX",
+    "DEFAULT_LAYOUT",
+    "DEFAULT_THEME",
+    "MIN_WIDTH",
+    "PALETTES",
+    "STYLES",
+    "TEXT_PAIRS",
+    "CardOptionError",
+    "CardOptions",
+    "build_card_view",
+    "card_css",
+    "card_layout",
+    "card_options",
+    "card_page_csp",
+    "card_theme",
+    "csp_hash",
+    "inline_style",
+    "page_css",
+    "parse_card",
+    "render_card",
+    "render_card_fragment",
+    "render_card_page",
+    "render_card_snippet",
+    "resize_script",
+]
 
 MIN_WIDTH = 280  # every layout fits from this width up
 

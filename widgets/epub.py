@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
 from ebooklib import epub
 from lxml import etree
 
@@ -36,6 +35,7 @@ from .epub_container import repack
 from .markdown import Chapter, ChapterError, render_chapter
 from .qr import qr_png
 from .reproducible import source_date
+from .textdir import Span, language_direction
 
 logger = logging.getLogger(__name__)
 
@@ -103,14 +103,6 @@ def sample_filename(book: Book) -> str:
 def sample_identifier(book: Book, urls: Urls) -> str:
     """A stable identifier per book: a UUID named by the sample's public URL."""
     return uuid.uuid5(uuid.NAMESPACE_URL, urls.sample(book.slug, absolute=True)).urn
-
-
-def text_direction(language: str) -> str:
-    """``rtl`` for right-to-left languages (Arabic, Hebrew, ...), else ``ltr``."""
-    try:
-        return Locale.parse(language.replace("-", "_")).text_direction
-    except (ValueError, UnknownLocaleError):
-        return "ltr"
 
 
 def credit_lines(book: Book) -> list[str]:
@@ -241,7 +233,7 @@ def build_sample(
     stamp = source_date(default=modified or _default_modified(catalog, book, chapter, at))
     stamp = max(stamp.astimezone(UTC), _ZIP_EPOCH)
     language = book.language
-    direction = text_direction(language)
+    direction = language_direction(language)
     publisher = book.publisher or catalog.site.title
     rights = book.rights or f"Copyright © {_join(book.authors)}. All rights reserved."
     page_url = urls.book(book.slug, absolute=True)
@@ -328,7 +320,11 @@ def build_sample(
         )
         ebook.add_item(item)
 
+    page_span = Span(language, direction)
     context = {
+        # Text in another language or direction than the page's says so (widgets.textdir).
+        "tx": page_span,
+        "ui": page_span.inner(lang=catalog.site.language),  # the templates' own words
         "view": view,
         "book": book,
         "site": catalog.site,
@@ -344,6 +340,7 @@ def build_sample(
         "publisher": publisher,
         "published": book.published.isoformat() if book.published else None,
         "rights": rights,
+        "rights_language": language if book.rights else catalog.site.language,
     }
     items = []
     for page in pages:

@@ -192,16 +192,28 @@ def build_oembed(
         "width": size.width,
         "height": size.height,
     }
-    # The spec: a thumbnail must respect maxwidth/maxheight, and the cover has one size.
+    thumb = thumbnail(book, size)
+    if thumb:
+        data["thumbnail_url"] = urls.cover(book.slug, absolute=True)
+        data["thumbnail_width"], data["thumbnail_height"] = thumb
+    return data
+
+
+def thumbnail(book: Book, size: Size) -> tuple[int, int] | None:
+    """The cover's size if it may be the thumbnail: the spec says it must fit the limits."""
     thumb = cover_size(book)
     if (
         thumb
         and (size.max_width is None or thumb[0] <= size.max_width)
         and (size.max_height is None or thumb[1] <= size.max_height)
     ):
-        data["thumbnail_url"] = urls.cover(book.slug, absolute=True)
-        data["thumbnail_width"], data["thumbnail_height"] = thumb
-    return data
+        return thumb
+    return None
+
+
+def answer_key(book: Book, layout: str, theme: str, size: Size) -> tuple:
+    """What the answer depends on: requests that differ only elsewhere share one answer."""
+    return (book.slug, layout, theme, size.width, size.height, thumbnail(book, size))
 
 
 def cover_size(book: Book) -> tuple[int, int] | None:

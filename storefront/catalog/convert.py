@@ -28,6 +28,8 @@ Converter = Callable[[Any, str], Any]
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _CURRENCIES = frozenset(list_currencies())
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and line feed are text
+_SPACE = re.compile(r"\s")
 
 
 def type_name(value: Any) -> str:
@@ -55,7 +57,7 @@ def text(value: Any, path: str) -> str:
     stripped = value.strip()
     if not stripped:
         raise Invalid("must not be empty")
-    if any((ord(c) < 32 and c not in "\n\t") or c == "\x7f" for c in stripped):
+    if _CONTROL.search(stripped):
         raise Invalid("contains control characters")
     return stripped
 
@@ -95,7 +97,7 @@ def choice(options: tuple[str, ...]) -> Converter:
 
 def http_url(value: Any, path: str) -> str:
     result = text(value, path)
-    if any(c.isspace() for c in result):
+    if _SPACE.search(result):
         raise Invalid(f"'{result}' contains spaces")
     try:
         parts = urlsplit(result)
@@ -262,6 +264,25 @@ def frame_ancestor(value: Any, path: str) -> str:
 
 def frame_ancestors(value: Any, path: str) -> tuple[str, ...]:
     return check_ancestor_list(strings(frame_ancestor)(value, path))
+
+
+def font_table(value: Any, path: str) -> dict[str, str]:
+    """``[site.fonts]``: ISO 15924 script code -> a font file next to the catalog or a family.
+
+    Whether the file or family exists and what it covers is checked by ``storefront check``
+    (``widgets.typefaces.font_problems``), which knows fonts.
+    """
+    if not isinstance(value, dict):
+        raise Invalid(f"expected a table, got {type_name(value)}")
+    out = {}
+    for script, font in value.items():
+        if not re.fullmatch(r"[A-Z][a-z]{3}", script):
+            raise Invalid(f"'{script}' is not an ISO 15924 script code (e.g. Arab, Jpan)")
+        try:
+            out[script] = text(font, f"{path}.{script}")
+        except Invalid as exc:
+            raise Invalid(f"{script}: {exc}") from None
+    return out
 
 
 class FileField:

@@ -58,6 +58,7 @@ class Site:
     affiliate_disclosure: str = spec(c.text, default=AFFILIATE_DISCLOSURE)
     default_country: str = spec(c.country, default="US")
     frame_ancestors: tuple[str, ...] = spec(c.frame_ancestors, default=("*",))
+    fonts: Mapping[str, str] = spec(c.font_table, default_factory=dict)  # script -> file/family
 
     @property
     def tz(self) -> ZoneInfo:
@@ -133,6 +134,7 @@ class Quote:
     source: str = spec(c.text, required=True)
     url: str | None = spec(c.http_url, default=None)
     featured: bool = spec(c.boolean, default=False)
+    language: str | None = spec(c.language, default=None)  # None: unknown, read from the text
 
 
 @_model

@@ -14,34 +14,32 @@ import re
 
 MAX_NESTING = 32  # a catalog needs 3 or 4 (an array of inline tables of arrays)
 
-_NEXT = re.compile(r"""[#"'\[\]{}]""")
-# Each string pattern matches from just after the opening quote(s) to just after the end
-# (or to the end of the line or text when it is unterminated: the parser reports that).
-_STRING_REST = {
-    '"""': re.compile(r'(?:[^"\\]|\\.|"(?!""))*(?:"""(?:"{0,2})|\Z)', re.S),
-    "'''": re.compile(r"(?:[^']|'(?!''))*(?:'''(?:'{0,2})|\Z)", re.S),
-    '"': re.compile(r'(?:[^"\\\n]|\\.)*(?:"|(?=\n)|\Z)'),
-    "'": re.compile(r"[^'\n]*(?:'|(?=\n)|\Z)"),
-}
+# One token at a time, found by the regex engine: what cannot hold a bracket that counts
+# (a comment, a string of any of the four kinds, a [table] or [[array]] header line) is
+# skipped whole; an unterminated string runs to the end of its line (or of the text for
+# a multi-line one): the parser reports it.
+_SKIP = "|".join(
+    (
+        r"\#[^\n]*",  # a comment
+        r'"""(?:[^"\\]|\\.|"(?!""))*(?:"""(?:"{0,2})|\Z)',  # multi-line basic string
+        r"'''(?:[^']|'(?!''))*(?:'''(?:'{0,2})|\Z)",  # multi-line literal string
+        r'"(?:[^"\\\n]|\\.)*"?',  # basic string
+        r"'[^'\n]*'?",  # literal string
+        r"^[ \t]*\[\[?[^\[\]\n\"'\#]*\]\]?[ \t]*$",  # a [table] or [[array]] header line
+    )
+)
+_TOKEN = re.compile(rf"(?P<skip>{_SKIP})|(?P<open>[\[{{])|(?P<close>[\]}}])", re.M | re.S)
 
 
 def too_deep_line(text: str, limit: int = MAX_NESTING) -> int | None:
     """The 1-based line where ``[``/``{`` nesting first passes ``limit``, or None."""
     depth = 0
-    pos = 0
-    while m := _NEXT.search(text, pos):
-        ch, pos = m.group(), m.end()
-        if ch == "#":
-            end = text.find("\n", pos)
-            pos = len(text) if end < 0 else end
-        elif ch in "\"'":
-            opener = ch * 3 if text.startswith(ch * 2, pos) else ch
-            pos += len(opener) - 1
-            pos = _STRING_REST[opener].match(text, pos).end()
-        elif ch in "[{":
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "open":
             depth += 1
             if depth > limit:
                 return text.count("\n", 0, m.start()) + 1
-        else:
+        elif kind == "close":
             depth = max(0, depth - 1)
     return None

@@ -211,7 +211,7 @@ class CatalogReader:
     def offer(self, item: Any, path: str, book: str, fmt: str, vendors: set[str]) -> Offer | None:
         written = item.get("vendor") if isinstance(item, dict) else None
         rejected = isinstance(written, str) and written.strip() in self.rejected_vendors
-        spec = table_spec(Offer, self.base)
+        spec = dict(table_spec(Offer, self.base))
         if rejected:
             spec["vendor"] = (c.raw, True)  # the vendor's own error says what is wrong
         d = self.v.table(item, path, spec)

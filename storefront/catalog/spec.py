@@ -15,7 +15,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Callable, Mapping
+from functools import cache, lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from .convert import Converter, FileField, raw, type_name
@@ -52,20 +54,25 @@ def spec(
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
 
-def catalog_fields(cls: type) -> list[dataclasses.Field]:
+@cache
+def catalog_fields(cls: type) -> tuple[dataclasses.Field, ...]:
     """The fields of ``cls`` that are catalog keys, in declaration order."""
-    return [f for f in dataclasses.fields(cls) if "convert" in f.metadata]
+    return tuple(f for f in dataclasses.fields(cls) if "convert" in f.metadata)
 
 
-def table_spec(cls: type, base: Path) -> dict[str, tuple[Converter, bool]]:
-    """``{key: (converter, required)}`` for one table of ``cls``; files resolve under ``base``."""
+@lru_cache(maxsize=64)
+def table_spec(cls: type, base: Path) -> Mapping[str, tuple[Converter, bool]]:
+    """``{key: (converter, required)}`` for one table of ``cls``; files resolve under ``base``.
+
+    Cached (a catalog has thousands of tables of a dozen kinds): copy it to change it.
+    """
     out: dict[str, tuple[Converter, bool]] = {}
     for f in catalog_fields(cls):
         convert = f.metadata["convert"]
         if isinstance(convert, FileField):
             convert = convert.bind(base)
         out[f.name] = (convert, f.metadata["required"])
-    return out
+    return MappingProxyType(out)
 
 
 def has_required(cls: type, values: Mapping[str, Any]) -> bool:

@@ -144,6 +144,13 @@ def check(
         host_interval=host_interval,
     )
     run = check_links(selected, config)
+    if not books and not kinds:  # a full check: the desk's dashboard shows it
+        from ..desk.linkreport import save_report
+
+        try:
+            save_report(run.to_dict(), catalog.version)
+        except OSError as exc:
+            click.echo(f"note: the report was not saved for the desk: {exc}", err=True)
     if output == "json":
         click.echo(json.dumps(run.to_dict(), indent=2))
     else:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..catalog import Catalog
+from ..presentation import audio_sample_url
 from ..pricing import book_campaigns
 from ..urls import FLYER_SIZES, LAYOUTS, THEMES
-from .naming import ExportError, ExportUrls, extension
+from .naming import ExportError, ExportUrls, extension, guess_type
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ def seed_urls(catalog: Catalog, urls: ExportUrls, at: datetime) -> list[str]:
         urls.sample(slug)
         urls.social_image(slug)
         urls.oembed(urls.book(slug, absolute=True))
+        for edition in book.editions:  # the audiobook's sample, copied beside the page
+            audio_sample_url(urls, book, edition)
         # A flyer for each running campaign about the book: the rule the flyers use.
         for campaign in [None, *(c.slug for c in book_campaigns(catalog, book, at))]:
             for size in FLYER_SIZES:
@@ -97,7 +100,7 @@ def crawl(client, urls: ExportUrls, limit: int = MAX_FILES) -> Crawl:
             logger.debug("not exported: %s answered %s", url, response.status_code)
             continue
         media_type = response.mimetype or "application/octet-stream"
-        if not name.endswith(extension(media_type)):
+        if not name.endswith(extension(media_type)) and guess_type(name) != media_type:
             # A static host sends a file by its extension: a wrong one would mislabel it.
             result.missing[url] = f"the app answers {media_type}, not what {name} says"
             continue

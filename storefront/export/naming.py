@@ -40,7 +40,12 @@ EXTENSIONS = {
     "application/pdf": ".pdf",
     "application/epub+zip": ".epub",
     "application/xml": ".xml",
+    "audio/mpeg": ".mp3",
+    "audio/mp4": ".m4a",
+    "audio/ogg": ".ogg",
 }
+# The audio sample routes (sample.mp3, .m4a, .ogg), whatever the system's mime.types says.
+_AUDIO_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".ogg": "audio/ogg"}
 
 
 class ExportError(Exception):
@@ -50,6 +55,12 @@ class ExportError(Exception):
 def extension(media_type: str) -> str:
     """The file extension a static host needs to send ``media_type``."""
     return EXTENSIONS.get(media_type) or mimetypes.guess_extension(media_type) or ".bin"
+
+
+def guess_type(name: str) -> str | None:
+    """The media type a static host sends for file ``name``, by its extension."""
+    suffix = posixpath.splitext(name)[1].lower()
+    return _AUDIO_TYPES.get(suffix) or mimetypes.guess_type(name)[0]
 
 
 def _safe(text: str) -> str:
@@ -89,7 +100,7 @@ def static_path(url: str, media_type: str) -> str:
     segments = [_safe(unquote(s)) for s in parts.path.split("/") if s]
     qname = query_name(parts.query)
     last = segments[-1] if segments else ""
-    if last and "." in last.strip(".") and mimetypes.guess_type(last)[0] == media_type:
+    if last and "." in last.strip(".") and guess_type(last) == media_type:
         if qname:
             stem, _, suffix = last.rpartition(".")
             segments[-1] = f"{stem}-{qname}.{suffix}"
@@ -105,7 +116,7 @@ def static_path(url: str, media_type: str) -> str:
 def route_media_type(url: str) -> str:
     """What an app route answers with, by its name: its extension, else an HTML page."""
     last = urlsplit(url).path.rpartition("/")[2]
-    guessed = mimetypes.guess_type(last)[0] if "." in last.strip(".") else None
+    guessed = guess_type(last) if "." in last.strip(".") else None
     return guessed or "text/html"
 
 

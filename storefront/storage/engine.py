@@ -107,6 +107,12 @@ def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
             url,
             connect_args={
                 "connect_timeout": 2,
+                # A server that vanished (not one that refuses) is noticed by TCP itself.
+                "keepalives": 1,
+                "keepalives_idle": 5,
+                "keepalives_interval": 2,
+                "keepalives_count": 2,
+                "tcp_user_timeout": 5000,
                 # A locked table or a stalled server must not hold a reader for long.
                 "options": f"-c statement_timeout={ms} -c lock_timeout={ms}",
             },

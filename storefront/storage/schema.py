@@ -136,11 +136,13 @@ class ClickInsert:
 
     A Core ``execute`` of one row spends more time in SQLAlchemy than SQLite spends
     committing it. This keeps SQLAlchemy's SQL and the dialect's bind processors, so
-    a row is stored exactly as Core would store it, and skips the rest.
+    a row is stored exactly as Core would store it, and skips the rest. Like the
+    spool's replay it inserts a click only if its id is absent: a write that ends
+    after its click was spooled (past the click budget) never counts it twice.
     """
 
     def __init__(self, dialect):
-        compiled = insert(clicks).compile(dialect=dialect)
+        compiled = _insert_if_absent_statement(dialect.name).compile(dialect=dialect)
         self.sql = str(compiled)
         self.positional = bool(compiled.positional)
         names = tuple(compiled.positiontup or ()) if self.positional else tuple(clicks.c.keys())
@@ -161,20 +163,26 @@ class ClickInsert:
         return dict(zip((name for name, _ in self.fields), values, strict=True))
 
 
+def _insert_if_absent_statement(dialect_name: str):
+    if dialect_name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:  # pragma: no cover - other databases: a plain insert (a duplicate is an error)
+        return insert(clicks)
+    return dialect_insert(clicks).on_conflict_do_nothing(index_elements=["id"])
+
+
 def insert_if_absent(conn: Connection, rows: Sequence[dict]) -> None:
     """Insert click rows, skipping any whose id is already stored (idempotent replay)."""
     if not rows:
         return
     name = conn.dialect.name
-    if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:  # pragma: no cover - other databases: check first, then insert
+    if name not in ("sqlite", "postgresql"):  # pragma: no cover - check first, then insert
         ids = [r["id"] for r in rows]
         present = set(conn.execute(select(clicks.c.id).where(clicks.c.id.in_(ids))).scalars())
         missing = [r for r in rows if r["id"] not in present]
         if missing:
             conn.execute(insert(clicks), missing)
         return
-    conn.execute(dialect_insert(clicks).on_conflict_do_nothing(index_elements=["id"]), list(rows))
+    conn.execute(_insert_if_absent_statement(name), list(rows))

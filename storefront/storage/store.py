@@ -18,6 +18,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -26,11 +27,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..clicks import ClickEvent
 from ..spool import Spool
 from .engine import DEFAULT_TIMEOUT, StorageError, WriterLock, database_url, lock_path, make_engine
+from .guard import Breaker, DatabaseThread, SqliteFile
 from .schema import ClickInsert, clicks, insert_if_absent, migrate
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_RETRY_AFTER = 1.0  # after a failure, spool without trying the database for this long
+DEFAULT_BUDGET = 0.05  # seconds a reader's redirect may wait on storage (STOREFRONT_CLICK_BUDGET)
+DEFAULT_RETRY_AFTER = 0.5  # after a failure, spool without asking the database (doubling)
+DEFAULT_FILE_CHECK = 0.05  # seconds between checks that the SQLite file is still the one open
 DEFAULT_REPLAY_INTERVAL = 5.0  # seconds between replay attempts while clicks are spooled
 REPLAY_CHUNK = 500  # clicks per replay transaction
 
@@ -41,14 +45,28 @@ _stores: weakref.WeakSet[ClickStore] = weakref.WeakSet()
 def _after_fork() -> None:
     # A connection must never be shared by two processes: forget the parent's.
     for store in list(_stores):
-        store._forget_connections()
+        store._conn = None
+        store._conn_generation = -1
 
 
 os.register_at_fork(after_in_child=_after_fork)
 
 
 class ClickStore:
-    """The click database with its spool: ``record_click`` never fails and never waits long."""
+    """The click database with its spool: ``record_click`` never fails and never waits long.
+
+    A click is written by this process's database thread; the reader's request waits
+    for it at most ``budget`` seconds (``STOREFRONT_CLICK_BUDGET``). Past that, or on
+    any error, the click is spooled and the breaker opens: the next clicks go straight
+    to the spool (no wait at all) until a probe or the background replayer finds the
+    database answering again. A write that finishes after its click was spooled is
+    harmless: clicks are inserted only if their id is absent, the spool's replay too.
+
+    With SQLite, the file is checked (at most every ``file_check`` seconds, and after
+    the writes since the last check) to be the one the connection opened: a removed
+    or replaced file is noticed, logged, reopened or recreated, and the clicks
+    written since the last check are written again into the file now at the path.
+    """
 
     def __init__(
         self,
@@ -56,22 +74,29 @@ class ClickStore:
         spool: Spool,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        budget: float = DEFAULT_BUDGET,
         retry_after: float = DEFAULT_RETRY_AFTER,
         replay_interval: float = DEFAULT_REPLAY_INTERVAL,
+        file_check: float = DEFAULT_FILE_CHECK,
     ):
         self.url = url
         self.engine = make_engine(url, timeout)
         self.spool = spool
-        self.retry_after = retry_after
+        self.budget = budget
+        self.breaker = Breaker(base=retry_after)
         self.replay_interval = replay_interval
         self._insert = ClickInsert(self.engine.dialect)
         # The hot insert runs on the driver's cursor: its errors are the driver's own.
         self._driver_error = self.engine.dialect.loaded_dbapi.Error
         database = self.engine.url.database if self.backend == "sqlite" else None
         self._writer = WriterLock(lock_path(database)) if database else contextlib.nullcontext()
-        self._local = threading.local()
+        self._file = SqliteFile(database, file_check) if database else None
+        self._thread = DatabaseThread("storefront-click-writer")
+        # The database thread's own connection, and the file generation it was opened in.
+        self._conn = None
+        self._conn_generation = -1
+        self._unchecked: list[ClickEvent] = []  # written since the file was last checked
         self._ready = False  # schema checked by this process
-        self._down_until = 0.0
         self._next_spool_check = 0.0
         self._replayer: threading.Thread | None = None
         self._replayer_lock = threading.Lock()
@@ -91,19 +116,24 @@ class ClickStore:
     def record_click(self, event: ClickEvent) -> bool:
         """Store one click: committed to the database (True), else spooled (False).
 
-        Returns only once the click is durable in one of the two, so the caller
-        may answer the reader. Never raises for a storage problem: if the spool
-        cannot be written either (a full disk), the click is logged as lost.
+        Returns within the click budget (plus the spool's append), once the click is
+        durable in one of the two, so the caller may answer the reader. Never raises
+        for a storage problem: if the spool cannot be written either (a full disk),
+        the click is logged as lost.
         """
         now = time.monotonic()
-        if now >= self._down_until:
+        # A write still running past the budget means the database went silent.
+        if self._thread.busy_for() < self.budget and self.breaker.allows(now):
+            future = self._thread.submit(partial(self._write, event))
             try:
-                self._commit(event)
-            except (SQLAlchemyError, self._driver_error, OSError, StorageError) as exc:
-                self._down_until = time.monotonic() + self.retry_after
-                self._forget_connections()
-                logger.warning("click database unavailable, spooling clicks: %s", _short(exc))
+                future.result(timeout=self.budget)
+            except TimeoutError:
+                self._trip(f"no answer within the click budget ({self.budget * 1000:.0f} ms)")
+            except Exception as exc:  # noqa: BLE001 - whatever the database says, spool
+                self._trip(_short(exc))
             else:
+                if self.breaker.success():
+                    logger.warning("click database answers again; clicks are committed")
                 if now >= self._next_spool_check:
                     # Another worker (or a crashed one) may have left clicks in the spool.
                     self._next_spool_check = now + self.replay_interval
@@ -119,13 +149,13 @@ class ClickStore:
         self.start_replayer()
         return False
 
-    def _commit(self, event: ClickEvent) -> None:
-        if not self._ready:
-            self.ensure_schema()
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            # Checked out of the pool for good: this thread's persistent connection.
-            conn = self._local.conn = self.engine.raw_connection()
+    def _trip(self, reason: str) -> None:
+        if self.breaker.failure(reason):
+            logger.warning("click database unavailable, spooling clicks: %s", reason)
+
+    def _write(self, event: ClickEvent) -> None:
+        """Commit one click (on the database thread only)."""
+        conn = self._connection()
         try:
             with self._writer:
                 cursor = conn.cursor()
@@ -135,18 +165,53 @@ class ClickStore:
                     cursor.close()
                 conn.commit()
         except BaseException:
-            self._local.conn = None
-            with contextlib.suppress(Exception):
-                conn.invalidate()
+            self._drop_connection()
             raise
+        if self._file is not None:
+            self._unchecked.append(event)
+            if self._file.moved():
+                # Written into a file that is no longer the database: write them again.
+                lost, self._unchecked = self._unchecked, []
+                self._recover_file()
+                for click in lost:
+                    self._write(click)
+            elif self._file.checked:
+                self._unchecked.clear()
 
-    def _forget_connections(self) -> None:
-        # Thread-local connections of this thread only; others notice on their next error.
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
+    def _connection(self, schema: bool = True):
+        if schema and not self._ready:
+            self.ensure_schema()
+        generation = self._file.generation if self._file is not None else 0
+        if self._conn is not None and self._conn_generation != generation:
+            self._drop_connection()  # opened on a file that has since been replaced
+        if self._conn is None:
+            # Checked out of the pool for good: the database thread's persistent connection.
+            self._conn = self.engine.raw_connection()
+            self._conn_generation = generation
+            if self._file is not None:
+                self._file.remember()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.invalidate()
+
+    def _recover_file(self, own_connection: bool = True) -> None:
+        """The SQLite file was removed or replaced: reopen (or recreate) it, safely.
+
+        ``own_connection``: called on the database thread, which drops its connection
+        now; from another thread, the new generation makes it drop it on its next write.
+        """
+        with self._writer:
+            what = self._file.recover()
+        if what:
+            logger.warning("click database %s %s; reopening it", self._file.path, what)
+        if own_connection:
+            self._drop_connection()
+        self.engine.dispose()  # pooled connections have the old file open too
+        self._ready = False
 
     def ensure_schema(self) -> None:
         """Create or migrate the schema (once per process)."""
@@ -168,11 +233,16 @@ class ClickStore:
             for start in range(0, len(events), REPLAY_CHUNK):
                 with self.engine.begin() as conn:
                     insert_if_absent(conn, [e.row() for e in events[start : start + REPLAY_CHUNK]])
+            if self._file is not None and self._file.moved(force=True):
+                # Keep the batch: the next replay writes it into the file now at the path.
+                self._recover_file(own_connection=False)
+                raise StorageError(f"the click database {self._file.path} was removed or replaced")
 
         replayed = self.spool.replay(sink)
         if replayed:
             logger.info("replayed %s spooled click(s) into the database", replayed)
-        self._down_until = 0.0
+        if self.breaker.success():
+            logger.warning("click database answers again (replay); clicks are committed")
         return replayed
 
     def try_replay(self) -> int:
@@ -181,6 +251,7 @@ class ClickStore:
             return self.replay_spool()
         except (SQLAlchemyError, OSError, StorageError) as exc:
             logger.warning("click database still unavailable; %s", _short(exc))
+            self.breaker.failure(_short(exc))
             return 0
 
     def start_replayer(self) -> None:
@@ -218,21 +289,54 @@ class ClickStore:
         thread = self._replayer
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
-        self._forget_connections()
+        # The database thread's connection is closed on that thread, if it answers.
+        with contextlib.suppress(Exception):
+            self._thread.submit(self._drop_connection).result(timeout=max(self.budget, 1.0))
         self.engine.dispose()
 
     # -- health
 
     def status(self) -> dict:
-        """Database reachability and whether clicks wait in the spool (for /healthz)."""
+        """The real state of click storage, for /healthz (waits at most about the budget).
+
+        ``database``: ``ok`` (answered just now), or ``unreachable`` (it failed or
+        did not answer within the budget; clicks are spooled); ``spooling``: whether
+        clicks go to the spool now; ``spooled``: how many clicks wait in the spool.
+        """
+        database = "unreachable"
+        if self._thread.busy_for() < self.budget and not self.breaker.is_open:
+            future = self._thread.submit(self._probe)
+            try:
+                future.result(timeout=max(self.budget, 0.25))
+                database = "ok"
+            except TimeoutError:
+                self._trip("no answer to the health check")
+            except Exception as exc:  # noqa: BLE001 - reported, and the breaker opens
+                self._trip(_short(exc))
+        spooled = self.spool.pending_count()
+        return {
+            "database": database,
+            "backend": self.backend,
+            "spooling": self.breaker.is_open,
+            "spooled": spooled,
+        }
+
+    def _probe(self) -> None:
+        """Ask the database one trivial question (on the database thread)."""
+        if self._file is not None and self._file.moved(force=True):
+            self._recover_file()
+        conn = self._connection(schema=False)
         try:
-            with self.engine.connect() as conn:
-                conn.execute(select(1))
-            database = "ok"
-        except SQLAlchemyError as exc:
-            logger.warning("health check: click database unavailable: %s", _short(exc))
-            database = "unavailable"
-        return {"database": database, "backend": self.backend, "spooled": self.spool.pending()}
+            cursor = conn.cursor()
+            try:
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+            finally:
+                cursor.close()
+            conn.rollback()
+        except BaseException:
+            self._drop_connection()
+            raise
 
     # -- reading
 
@@ -250,12 +354,13 @@ def open_click_store(
     instance_path: str | os.PathLike,
     *,
     timeout: float = DEFAULT_TIMEOUT,
+    budget: float = DEFAULT_BUDGET,
     replay_interval: float = DEFAULT_REPLAY_INTERVAL,
 ) -> ClickStore:
     """The click store for these settings: database URL and the spool in the instance folder."""
     url = database_url(configured_url, instance_path)
     spool = Spool(Path(instance_path) / "spool")
-    return ClickStore(url, spool, timeout=timeout, replay_interval=replay_interval)
+    return ClickStore(url, spool, timeout=timeout, budget=budget, replay_interval=replay_interval)
 
 
 def iter_rows(store: ClickStore, ids: Iterable[str]) -> list[dict]:

@@ -25,7 +25,7 @@ from widgets.card import (
     render_card_fragment,
     render_card_page,
 )
-from widgets.oembed import OEmbedError, book_for_url, build_oembed, card_size
+from widgets.oembed import OEmbedError, answer_key, book_for_url, build_oembed, card_size
 
 from ..state import Rendered, make_rendered
 from ..templating import render as render_template
@@ -109,7 +109,7 @@ def oembed() -> Response:
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
     args = request.args
-    fmt = args.get("format", "json").lower()
+    fmt = (args.get("format") or "json").strip().lower()
     if fmt != "json":
         abort(501, f"format '{fmt}' is not supported: use format=json")
     url = args.get("url", "").strip()
@@ -127,7 +127,7 @@ def oembed() -> Response:
     except OEmbedError as exc:
         abort(exc.status, str(exc))
     # Keyed on what the answer depends on: equal requests share one entry, junk does not add.
-    key = ("oembed", catalog.version, book.slug, layout, theme, size)
+    key = ("oembed", catalog.version, *answer_key(book, layout, theme, size))
 
     def build() -> tuple[str, str]:
         data = build_oembed(catalog, book, sf.urls, layout=layout, theme=theme, size=size)

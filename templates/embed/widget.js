@@ -68,6 +68,16 @@
     try { return new URL(frame.src, location.href).origin === origin; } catch (e) { return false; }
   }
 
+  // oEmbed html is a fallback link to the book page, then the frame: once the card shows,
+  // the link is hidden (as WordPress's wp-embed.js does with its own).
+  function hideFallback(frame) {
+    var quote = frame.previousElementSibling;
+    var link = quote && quote.tagName === "BLOCKQUOTE" && quote.querySelector("a[href]");
+    if (link && quote.children.length === 1 && new URL(link.href, location.href).origin === origin) {
+      quote.hidden = true;
+    }
+  }
+
   function scan(node) {
     if (node.nodeType !== 1) return;
     if (node.hasAttribute("data-storefront-book")) render(node);
@@ -92,6 +102,7 @@
       if (frames[i].contentWindow === event.source) {
         frames[i].style.height = height + "px";
         frames[i].setAttribute("height", String(height));
+        hideFallback(frames[i]);
       }
     }
   });

@@ -17,8 +17,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -126,17 +128,22 @@ class WordPress:
 
     def stop(self) -> None:
         for process in reversed(self._processes):
-            process.terminate()
+            # Each server leads its own process group: nothing it forked outlives it.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                process.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
         self._processes.clear()
 
     def _spawn(self, args: list[str], log: Path, **kwargs) -> subprocess.Popen:
         out = log.open("ab")
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, **kwargs)
+        process = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **kwargs
+        )
         out.close()
         self._processes.append(process)
         return process
@@ -220,7 +227,7 @@ class WordPress:
         process = self._spawn(
             ["php", "-S", f"127.0.0.1:{self.port}", "-t", str(self.docroot)],
             self.log,
-            env={**self._env(), "PHP_CLI_SERVER_WORKERS": "2"},
+            env=self._env(),  # one process: no worker children to leave behind
             cwd=self.docroot,
         )
 

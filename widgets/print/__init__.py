@@ -41,8 +41,8 @@ piece shows the campaign as on its first day.
 
 from __future__ import annotations
 
+from ..typefaces import FONT_FACES, FONTS_DIR, font_faces_css
 from .campaign import Summary, build_campaign, prepare_jobs, regenerate, select_books
-from .fonts import FONT_FACES, FONTS_DIR, font_faces_css
 from .layout import PieceJob, campaign_covers, prepare_piece, resolve_campaign
 from .pieces import (
     PIECES,

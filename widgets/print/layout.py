@@ -17,17 +17,20 @@ from functools import cache, lru_cache
 from importlib.metadata import version as package_version
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
+
 from storefront.catalog import Book, Campaign, Catalog, Quote, Vendor
 from storefront.presentation import BookView, present_book
 from storefront.pricing import campaign_covers, utcnow
 from storefront.templating import render
 from storefront.urls import Urls
 
-from ..cover import book_cover
+from ..cover import CoverFitError, book_cover, cover_layout
 from ..qr import qr_svg
 from ..reproducible import code_digest as tree_digest
 from ..reproducible import source_date
-from .pieces import PIECES, FlyerError, Piece, get_piece, output_name
+from ..typefaces import FontSet, font_set, missing_glyphs, text_direction, uncovered_message
+from .pieces import PIECES, FlyerError, FlyerFitError, Piece, get_piece, output_name
 
 # Vendors a bookstore or library will not display: Amazon and its brands.
 AMAZON_BRANDS = ("amazon", "audible", "kindle")
@@ -80,6 +83,8 @@ class PieceJob:
     campaign: str | None
     html: str
     css: str
+    fonts_css: str  # the @font-face rules (bundled fonts and the catalog's font files)
+    font_files: tuple[str, ...]  # the catalog's font files the renderer may read
     created: str  # PDF creation date (ISO 8601, UTC): not part of the digest
     digest: str  # sha256 of every input that changes the output
 
@@ -127,6 +132,7 @@ def piece_context(
     catalog: Catalog, book: Book, piece: Piece, urls: Urls, campaign: Campaign | None, at: datetime
 ) -> dict:
     """Return the template context of ``piece`` for ``book`` as it is at ``at``."""
+    fonts = font_set(catalog)
     shown_book = without_amazon(catalog, book) if piece.bookstore else book
     view: BookView = present_book(
         catalog, shown_book, at, urls, src=piece.src, campaign=campaign.slug if campaign else None
@@ -135,12 +141,22 @@ def piece_context(
     shown = campaign or (view.sale.campaign if view.sale else None)
     tag = shown.slug if shown else None
     qr_url = urls.chooser(book.slug, src="qr", campaign=tag, absolute=True)
-    cover = book_cover(book)
+    if book.cover is None:
+        # WeasyPrint draws SVG text letter by letter (no shaping): the pieces set the
+        # typographic cover as HTML from the same layout.
+        try:
+            cover, cover_src = cover_layout(book, fonts, strict=True), None
+        except CoverFitError as exc:
+            raise FlyerFitError(piece.name, book.slug, f"cover {exc.field}", exc.detail) from None
+    else:
+        image = book_cover(book)
+        cover, cover_src = None, _data_uri(image.data, image.media_type)
     offers = [o for f in view.formats for o in f.offers]
     preferred = next((o for o in offers if o.offer.preferred and o.offer.reason), None)
     isbns = [(f.label, f.edition.isbn) for f in view.formats if f.edition.isbn]
     return {
         "piece": piece,
+        "fonts": fonts,
         "view": view,
         "book": book,
         "site": catalog.site,
@@ -151,7 +167,10 @@ def piece_context(
         "giving": catalog.support if shown and shown.kind == "fundraiser" else (),
         "quote_columns": split_quotes(book.quotes),
         "featured": book.featured_quote,
-        "cover_src": _data_uri(cover.data, cover.media_type),
+        "cover": cover,
+        "cover_src": cover_src,
+        "direction": text_direction,
+        "dir_attr": dir_attr,
         "qr_src": _qr_data_uri(qr_url),
         "qr_url": qr_url,
         "link_url": urls.chooser(book.slug, src=piece.src, campaign=tag, absolute=True),
@@ -166,6 +185,22 @@ def piece_context(
             k for k in (book.title, shown.name if shown else None, catalog.site.title) if k
         ],
     }
+
+
+def dir_attr(text: str | None) -> Markup:
+    """`` dir="rtl"`` for right-to-left catalog text (the pieces are laid out left to right)."""
+    # Safe: one of two fixed strings; the text itself is never part of the markup.
+    return Markup(' dir="rtl"') if text and text_direction(text) == "rtl" else Markup("")
+
+
+def check_fonts(catalog: Catalog, book: Book, piece: Piece, fonts: FontSet) -> None:
+    """Refuse to print text no configured font can draw (it would print as empty boxes)."""
+    problems = list(fonts.problems)
+    problems += [(p, uncovered_message(c)) for p, c in missing_glyphs(catalog, [book])]
+    if problems:
+        path, message = problems[0]
+        more = f" (and {len(problems) - 1} more: run storefront check)" if len(problems) > 1 else ""
+        raise FlyerError(f"{piece.name} for book '{book.slug}': {path}: {message}{more}")
 
 
 @cache
@@ -200,12 +235,15 @@ def prepare_piece(
     piece is not rebuilt just because time passed.
     """
     spec = get_piece(piece)
+    fonts = font_set(catalog)
+    check_fonts(catalog, book, spec, fonts)
     if campaign is not None:
         at = campaign.starts
     at = at or utcnow()
     context = piece_context(catalog, book, spec, urls, campaign, at)
     html = render(spec.template, g=spec.geometry, **context)
-    css = render(spec.stylesheet, g=spec.geometry, piece=spec)
+    css = render(spec.stylesheet, g=spec.geometry, piece=spec, fonts=fonts)
+    fonts_css = fonts.face_css()
     stamp = source_date(created).strftime("%Y-%m-%dT%H:%M:%SZ")
     digest = hashlib.sha256(
         json.dumps(
@@ -215,6 +253,7 @@ def prepare_piece(
                 "fits": [(f.field, f.base, f.minimum) for f in spec.fits],
                 "html": html,
                 "css": css,
+                "fonts": [fonts_css, fonts.digest()],
                 # A pinned creation date is part of the bytes; "now" is not an input.
                 "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH", ""),
             },
@@ -227,6 +266,8 @@ def prepare_piece(
         campaign=campaign.slug if campaign else None,
         html=html,
         css=css,
+        fonts_css=fonts_css,
+        font_files=fonts.font_files(),
         created=stamp,
         digest=digest,
     )

@@ -77,14 +77,16 @@ class Piece:
         return ".png" if self.media_type == "image/png" else ".pdf"
 
 
-_HEADLINE = "the campaign's headline (or the book's pitch)"
+_HEADLINE = "the campaign's name and headline (or the book's pitch)"
 _TITLE = "the book's title and subtitle"
+_AUTHORS = "the book's authors and contributors"
 
 
 def _flyer_fits() -> tuple[Fit, ...]:
     return (
         Fit("headline", "headline", _HEADLINE, 26, 14),
         Fit("title", "title", _TITLE, 36, 18),
+        Fit("authors", "author line", _AUTHORS, 9, 6.5),
         Fit("description", "description", "the book's description", 11.5, 8.5),
         Fit("quotes", "quotes", "the book's quotes (fewer or shorter)", 16, 8, plural=True),
         Fit("vendors", "vendor list", "the offers and their notes", 8.25, 6.5),
@@ -174,6 +176,7 @@ PIECES: dict[str, Piece] = {
             fits=(
                 Fit("headline", "headline", _HEADLINE, 16, 10),
                 Fit("title", "title", _TITLE, 22, 12),
+                Fit("authors", "author line", _AUTHORS, 7.5, 5.5),
                 Fit("quote", "featured quote", "the book's featured quote", 10.5, 7),
                 Fit("vendors", "vendor list", "the offers", 7, 5.5),
             ),
@@ -187,6 +190,7 @@ PIECES: dict[str, Piece] = {
             pages=1,
             fits=(
                 Fit("title", "title", _TITLE, 17, 9),
+                Fit("authors", "author line", _AUTHORS, 6.5, 5),
                 Fit("headline", "headline", _HEADLINE, 9, 6.5),
                 Fit("quote", "featured quote", "the book's featured quote", 8.5, 6.5),
             ),
@@ -202,6 +206,7 @@ PIECES: dict[str, Piece] = {
             fits=(
                 Fit("headline", "headline", _HEADLINE, 27, 16),
                 Fit("title", "title", _TITLE, 44, 24),
+                Fit("authors", "author line", _AUTHORS, 14, 10),
             ),
             media_type="image/png",
         ),

@@ -2,9 +2,9 @@
 
 :class:`Renderer` holds a process's WeasyPrint state (WeasyPrint keeps every
 ``FontConfiguration`` alive, so a process makes one and reuses it); its URL
-fetcher reads ``data:`` URLs and the bundled fonts only, so a catalog value can
-never make the renderer fetch a URL (SSRF). The social image is rasterized
-from its one-page PDF with pdfium.
+fetcher reads ``data:`` URLs, the bundled fonts and the catalog's own font
+files only, so a catalog value can never make the renderer fetch a URL (SSRF).
+The social image is rasterized from its one-page PDF with pdfium.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from urllib.request import url2pathname
 from storefront.catalog import Book, Campaign, Catalog
 from storefront.urls import Urls
 
+from ..typefaces import FONTS_DIR
 from .fit import fit_css, fit_document
-from .fonts import FONTS_DIR, font_faces_css
 from .layout import PieceJob, prepare_piece
 from .pieces import PIECES, SOCIAL_HEIGHT, SOCIAL_WIDTH, FlyerError, Piece
 
@@ -30,8 +30,11 @@ from .pieces import PIECES, SOCIAL_HEIGHT, SOCIAL_WIDTH, FlyerError, Piece
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
 
 
-def _make_fetcher(roots: tuple[Path, ...]):
-    """A URL fetcher for ``data:`` URLs and files under ``roots`` only (no SSRF)."""
+def _make_fetcher(roots: set[Path]):
+    """A URL fetcher for ``data:`` URLs and files under ``roots`` only (no SSRF).
+
+    ``roots`` is read at each fetch: the renderer adds a catalog's font files to it.
+    """
     from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
     class BlockedResource(FatalURLFetchingError):
@@ -46,7 +49,7 @@ def _make_fetcher(roots: tuple[Path, ...]):
                 return super().fetch(url, headers)
             if scheme == "file":
                 path = Path(url2pathname(urlsplit(url).path)).resolve()
-                if any(path.is_relative_to(root) for root in roots):
+                if any(path.is_relative_to(root) for root in tuple(roots)):
                     return super().fetch(url, headers)
             raise BlockedResource(url)
 
@@ -69,10 +72,8 @@ class Renderer:
 
         self._css = CSS
         self.font_config = FontConfiguration()
-        self.fetcher = _make_fetcher((FONTS_DIR,))
-        self.fonts = CSS(
-            string=font_faces_css(), font_config=self.font_config, url_fetcher=self.fetcher
-        )
+        self.readable: set[Path] = {FONTS_DIR}
+        self.fetcher = _make_fetcher(self.readable)
         self.stylesheets: dict[str, object] = {}
         self.images: dict = {}
         self.renders = 0  # layouts done, fitting attempts included
@@ -93,6 +94,7 @@ class Renderer:
         with self._lock:
             if len(self.images) > self._IMAGE_CACHE_LIMIT:
                 self.images.clear()
+            self.readable.update(Path(name) for name in job.font_files)
             try:
                 document = fit_document(
                     piece, job.book, job.html, lambda sizes: self._layout(job, piece, sizes)
@@ -102,7 +104,7 @@ class Renderer:
             except FatalURLFetchingError as exc:
                 raise FlyerError(
                     f"{piece.name} for book '{job.book}': refused to fetch {exc.args[0]!r} "
-                    "(only data: URLs and the bundled fonts may be read while rendering)"
+                    "(only data: URLs and the fonts may be read while rendering)"
                 ) from None
             if piece.media_type == "image/png":
                 return rasterize(pdf, SOCIAL_WIDTH, SOCIAL_HEIGHT)
@@ -119,7 +121,11 @@ class Renderer:
         html = HTML(string=job.html, url_fetcher=self.fetcher)
         return html.render(
             font_config=self.font_config,
-            stylesheets=[self.fonts, self.stylesheet(job.css), self.stylesheet(fit_css(sizes))],
+            stylesheets=[
+                self.stylesheet(job.fonts_css),
+                self.stylesheet(job.css),
+                self.stylesheet(fit_css(sizes)),
+            ],
             cache=self.images,
             **self._options(piece),
         )

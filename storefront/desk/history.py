@@ -1,0 +1,354 @@
+"""Saving the catalog: atomic writes, every previous version, diffs and restores.
+
+Every save (from the desk or a restore) goes through :meth:`CatalogFiles.save`:
+
+1. the file on disk must still be the version the form was opened on (its sha256),
+   otherwise :class:`ChangedOnDisk` carries a diff of the hand edit and nothing is
+   written;
+2. the new text must pass the catalog's own validator (``storefront check``);
+3. the previous and the new text are kept, by hash, under ``instance/desk/versions``
+   and the save is logged in ``instance/desk/history.jsonl``;
+4. the file is replaced atomically (temporary file in the same folder, fsync,
+   ``os.replace``), keeping its permissions; the running site then picks it up
+   as it does a hand edit (:class:`storefront.state.CatalogStore` watches it).
+
+With several app servers, the new text is also written to the ``desk_catalog_versions``
+table of the app's database; :class:`CatalogSync` on every server applies a newer
+version from there to its own copy of the file (see ``docs/desk.md``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import logging
+import os
+import stat
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    select,
+)
+
+from ..catalog import Catalog, CatalogError, builtin_catalog_path, parse_catalog
+
+logger = logging.getLogger(__name__)
+
+metadata = MetaData()
+versions_table = Table(
+    "desk_catalog_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+
+def digest(text: str) -> str:
+    """The sha256 of a catalog text: the version a form was opened on."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def unified_diff(old: str, new: str, old_name: str = "before", new_name: str = "after") -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), old_name, new_name
+        )
+    )
+
+
+class SaveError(Exception):
+    """A save was refused; nothing was written."""
+
+
+class ReadOnlyCatalog(SaveError):
+    pass
+
+
+class ChangedOnDisk(SaveError):
+    """The file changed since the form was opened (a hand edit, or another save)."""
+
+    def __init__(self, diff: str, current: str):
+        self.diff = diff
+        self.current = current
+        super().__init__("the catalog file changed on disk since this form was opened")
+
+
+class Invalid(SaveError):
+    """The new text does not pass ``storefront check``."""
+
+    def __init__(self, error: CatalogError):
+        self.problems = error.problems
+        super().__init__(str(error))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One save in the history: the text before and after, by hash."""
+
+    number: int
+    at: str
+    summary: str
+    before: str
+    after: str
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, keeping its permission bits."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class CatalogFiles:
+    """The catalog file, its history in the instance folder, and its versions in the database."""
+
+    def __init__(self, catalog_path: Path, instance_path: str | os.PathLike, engine: Engine | None):
+        self.path = Path(catalog_path).resolve()
+        self.root = Path(instance_path) / "desk"
+        self.blobs = self.root / "versions"
+        self.log = self.root / "history.jsonl"
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._schema_ready = False
+
+    @property
+    def read_only(self) -> bool:
+        return self.path == builtin_catalog_path().resolve()
+
+    # -- reading
+
+    def read(self) -> str:
+        return self.path.read_bytes().decode("utf-8")
+
+    def keep(self, text: str) -> str:
+        """Keep ``text`` by its hash (a form's starting point, a version); return the hash."""
+        sha = digest(text)
+        blob = self.blobs / f"{sha}.toml"
+        if not blob.exists():
+            self.blobs.mkdir(parents=True, exist_ok=True)
+            write_atomic(blob, text.encode("utf-8"))
+        return sha
+
+    def kept(self, sha: str) -> str | None:
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            return None
+        try:
+            return (self.blobs / f"{sha}.toml").read_bytes().decode("utf-8")
+        except OSError:
+            return None
+
+    def entries(self) -> list[Entry]:
+        try:
+            lines = self.log.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            try:
+                out.append(Entry(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue
+        return out
+
+    def entry(self, number: int) -> Entry | None:
+        return next((e for e in self.entries() if e.number == number), None)
+
+    # -- writing
+
+    def validate(self, text: str) -> Catalog:
+        try:
+            return parse_catalog(text, self.path)
+        except CatalogError as exc:
+            raise Invalid(exc) from None
+
+    def save(self, text: str, base: str, summary: str) -> Entry:
+        """Write ``text`` if the file is still version ``base``; keep the previous version."""
+        if self.read_only:
+            raise ReadOnlyCatalog(
+                "the built-in catalog cannot be edited: copy it and set STOREFRONT_CATALOG"
+            )
+        with self._lock:
+            current = self.read()
+            if digest(current) != base:
+                opened = self.kept(base)
+                diff = (
+                    unified_diff(opened, current, "when the form was opened", "on disk now")
+                    if opened is not None
+                    else ""
+                )
+                raise ChangedOnDisk(diff, current)
+            self.validate(text)
+            return self._write(current, text, summary)
+
+    def _write(self, current: str, text: str, summary: str) -> Entry:
+        before, after = self.keep(current), self.keep(text)
+        entries = self.entries()
+        entry = Entry(
+            number=(entries[-1].number + 1) if entries else 1,
+            at=datetime.now(UTC).isoformat(timespec="seconds"),
+            summary=summary,
+            before=before,
+            after=after,
+        )
+        write_atomic(self.path, text.encode("utf-8"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self.log.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(entry.__dict__) + "\n")
+        self.publish(text, summary)
+        return entry
+
+    def restore(self, number: int, base: str) -> Entry:
+        """Bring back the file as it was before save ``number``, byte for byte."""
+        entry = self.entry(number)
+        if entry is None:
+            raise SaveError(f"no save number {number} in the history")
+        text = self.kept(entry.before)
+        if text is None:
+            raise SaveError(f"the version before save {number} is missing from the history")
+        return self.save(text, base, f"restored the version before save {number}")
+
+    # -- several app servers
+
+    def _ensure_schema(self) -> None:
+        if not self._schema_ready and self.engine is not None:
+            metadata.create_all(self.engine)
+            self._schema_ready = True
+
+    def publish(self, text: str, summary: str) -> int | None:
+        """Record ``text`` as the newest catalog version in the database."""
+        if self.engine is None:
+            return None
+        try:
+            self._ensure_schema()
+            with self.engine.begin() as conn:
+                result = conn.execute(
+                    insert(versions_table).values(
+                        sha256=digest(text), saved_at=datetime.now(UTC), summary=summary, text=text
+                    )
+                )
+                number = result.inserted_primary_key[0]
+        except Exception as exc:  # the file is saved: the other servers catch up later
+            logger.warning("catalog saved, but not recorded in the database: %s", exc)
+            return None
+        self._mark_synced(number)
+        return number
+
+    def _sync_file(self) -> Path:
+        return self.root / "synced.json"
+
+    def synced(self) -> int:
+        try:
+            return int(json.loads(self._sync_file().read_text(encoding="utf-8"))["id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def _mark_synced(self, number: int) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_atomic(self._sync_file(), json.dumps({"id": number}).encode())
+
+    def sync_once(self) -> bool:
+        """Apply a newer catalog version from the database to this server's file.
+
+        Returns whether the file was rewritten. The text replaced is kept in the
+        history first, so nothing is lost; an invalid version is refused (logged).
+        """
+        if self.engine is None or self.read_only:
+            return False
+        self._ensure_schema()
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(versions_table).order_by(versions_table.c.id.desc()).limit(1)
+            ).first()
+        if row is None or row.id <= self.synced():
+            return False
+        with self._lock:
+            current = self.read()
+            if digest(current) == row.sha256:
+                self._mark_synced(row.id)
+                return False
+            try:
+                self.validate(row.text)
+            except Invalid as exc:
+                logger.error("catalog version %s from the database is invalid: %s", row.id, exc)
+                self._mark_synced(row.id)
+                return False
+            before, after = self.keep(current), self.keep(row.text)
+            entries = self.entries()
+            entry = Entry(
+                number=(entries[-1].number + 1) if entries else 1,
+                at=datetime.now(UTC).isoformat(timespec="seconds"),
+                summary=f"from another server: {row.summary}",
+                before=before,
+                after=after,
+            )
+            write_atomic(self.path, row.text.encode("utf-8"))
+            self.root.mkdir(parents=True, exist_ok=True)
+            with self.log.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(entry.__dict__) + "\n")
+            self._mark_synced(row.id)
+        logger.info("catalog version %s applied from the database", row.id)
+        return True
+
+
+class CatalogSync:
+    """A daemon thread that calls :meth:`CatalogFiles.sync_once` every ``interval`` seconds."""
+
+    def __init__(self, files: CatalogFiles, interval: float):
+        self.files = files
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+
+    def start(self) -> None:
+        # Once per process: a forked worker starts its own.
+        if self._pid == os.getpid():
+            return
+        self._pid = os.getpid()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="catalog-sync", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.files.sync_once()
+            except Exception as exc:  # the database may be down: try again later
+                logger.warning("catalog sync: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def make_engine(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True)

@@ -1,0 +1,50 @@
+"""The last ``storefront links check`` result, kept as JSON in the instance folder.
+
+``storefront links check`` saves its run here (:func:`save_report`); the desk's
+dashboard reads it (:func:`load_report`) to show link health without checking
+anything itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPORT_FILE = "links-report.json"
+
+
+def instance_path() -> Path:
+    """The app's instance folder, as ``create_app`` finds it (``STOREFRONT_INSTANCE_PATH``)."""
+    configured = os.environ.get("STOREFRONT_INSTANCE_PATH")
+    if configured:
+        return Path(configured)
+    from flask import Flask  # only for Flask's own rule of where the instance folder is
+
+    return Path(Flask("storefront.app").instance_path)
+
+
+def save_report(run: dict, catalog_version: str, folder: Path | None = None) -> Path:
+    """Write a links check ``run`` (``LinkRun.to_dict()``) as the latest report."""
+    from .history import write_atomic
+
+    folder = folder or instance_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    body = {
+        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "catalog": catalog_version,
+        "run": run,
+    }
+    path = folder / REPORT_FILE
+    write_atomic(path, (json.dumps(body, indent=2) + "\n").encode("utf-8"))
+    return path
+
+
+def load_report(folder: str | os.PathLike) -> dict | None:
+    """The latest report, or None when no check was saved (or it cannot be read)."""
+    try:
+        data = json.loads((Path(folder) / REPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("run"), dict) else None
