@@ -91,6 +91,14 @@ def check(catalog_path: Path | None) -> None:
     for warning in catalog.warnings:
         click.echo(f"warning: {warning}", err=True)
     offers = sum(len(b.offers) for b in catalog.books)
+    for book in catalog.books:  # the audio samples, as mutagen read them
+        for edition in book.editions:
+            if (sample := edition.audio_sample) is not None:
+                name = sample.path.relative_to(catalog.path.parent.resolve()).as_posix()
+                click.echo(
+                    f"{book.slug}: audio sample {name} "
+                    f"({sample.extension.upper()}, {sample.seconds:.1f} s)"
+                )
     click.echo(
         f"{catalog.path.name}: OK ({len(catalog.books)} book(s), {offers} offer(s), "
         f"{len(catalog.vendors)} vendor(s), {len(catalog.campaigns)} campaign(s), "

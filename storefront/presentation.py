@@ -10,9 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
-from .catalog import FORMATS, Book, Campaign, Catalog, Edition, Quote, SupportMethod, Vendor
+from babel.lists import format_list
+from babel.units import format_unit
+
+from .catalog import (
+    FORMATS,
+    Book,
+    Campaign,
+    Catalog,
+    Edition,
+    Quote,
+    SupportMethod,
+    Vendor,
+    iso_duration,
+)
 from .pricing import (
     Price,
     book_campaigns,
@@ -78,6 +90,17 @@ class FormatView:
     edition: Edition
     offers: tuple[OfferView, ...]
     audio_sample: str | None = None  # where the audiobook's sample is served, if it has one
+    length_text: str | None = None  # the audiobook's length for the site's locale: "9 hr, 12 min"
+
+    @property
+    def listen_line(self) -> str | None:
+        """``Read by Jane Doe · 9 hr, 12 min``: what a listener chooses by, or None."""
+        parts = []
+        if self.edition.narrator:
+            parts.append(f"Read by {self.edition.narrator}")
+        if self.length_text:
+            parts.append(self.length_text)
+        return " · ".join(parts) or None
 
     @property
     def preferred(self) -> OfferView | None:
@@ -211,7 +234,11 @@ def present_book(
         # Preferred first (the author's wish), then the catalog's order.
         offer_views.sort(key=lambda o: not o.offer.preferred)
         sample = audio_sample_url(urls, book, edition)
-        views.append(FormatView(fmt, FORMAT_LABELS[fmt], edition, tuple(offer_views), sample))
+        length = edition.duration_minutes
+        length_text = format_duration(length, site.locale) if length else None
+        views.append(
+            FormatView(fmt, FORMAT_LABELS[fmt], edition, tuple(offer_views), sample, length_text)
+        )
 
     all_offers = [o for f in views for o in f.offers]
     on_sale = [o for o in all_offers if o.price.on_sale]
@@ -242,11 +269,29 @@ def present_book(
 
 def audio_sample_url(urls: Urls, book: Book, edition: Edition) -> str | None:
     """The URL of ``edition``'s audio sample (``sample.mp3``...), or None when it has none."""
-    # Until the audiobook edition's ``audio_sample`` field lands in the catalog model.
-    sample = getattr(edition, "audio_sample", None)
+    sample = edition.audio_sample
     if sample is None:
         return None
-    return urls.audio_sample(book.slug, Path(sample).suffix.lstrip(".").lower())
+    return urls.audio_sample(book.slug, sample.extension)
+
+
+def format_duration(minutes: int, locale: str) -> str:
+    """A length in hours and minutes, in CLDR's short units for ``locale``.
+
+    ``9 hr, 12 min`` (en_US), ``9 Std., 12 Min.`` (de_DE), ``9 h et 12 min`` (fr_FR):
+    each unit by Babel's ``format_unit`` and the pair joined by the locale's own
+    ``unit-short`` list pattern (``babel.dates.format_timedelta`` rounds to one unit).
+    """
+    hours, mins = divmod(minutes, 60)
+    parts = [
+        format_unit(n, unit, length="short", locale=locale)
+        for n, unit in ((hours, "duration-hour"), (mins, "duration-minute"))
+        if n
+    ]
+    try:
+        return format_list(parts, style="unit-short", locale=locale)
+    except KeyError:  # Babel misses CLDR's inherited "2" pattern for a few locales (es)
+        return ", ".join(parts)
 
 
 def _sale_view(campaign: Campaign, best: OfferView, site) -> SaleView:
@@ -299,8 +344,18 @@ def book_json_ld(view: BookView) -> dict:
         if edition.narrator:
             example["readBy"] = {"@type": "Person", "name": edition.narrator}
         if edition.duration_minutes:
-            hours, minutes = divmod(edition.duration_minutes, 60)
-            example["duration"] = f"PT{hours}H{minutes}M"
+            example["duration"] = iso_duration(edition.duration_minutes * 60)
+        if edition.audio_sample is not None and fmt.audio_sample:
+            sample = edition.audio_sample
+            example["encodingFormat"] = sample.media_type
+            example["audio"] = {
+                "@type": "AudioObject",
+                "name": f"Sample of {book.full_title}",
+                "contentUrl": urls.absolute(fmt.audio_sample),
+                "encodingFormat": sample.media_type,
+                "duration": sample.iso_duration,
+                **({"transcript": edition.transcript} if edition.transcript else {}),
+            }
         if edition.pages:
             example["numberOfPages"] = edition.pages
         offers = []

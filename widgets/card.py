@@ -191,13 +191,15 @@ def csp_hash(text: str) -> str:
 
 @cache
 def card_page_csp(base_url: str, frame_ancestors: tuple[str, ...]) -> str:
-    """The strict policy of the iframe page: only its own style, script and cover image."""
+    """The strict policy of the iframe page: its own style and script, cover and audio sample."""
     parts = urlsplit(base_url)
-    images = "'self' data:"
+    images, media = "'self' data:", "'self'"
     if parts.scheme and parts.netloc:
         images = f"'self' {parts.scheme}://{parts.netloc} data:"
+        media = f"'self' {parts.scheme}://{parts.netloc}"
     return (
-        f"default-src 'none'; img-src {images}; style-src {csp_hash(page_css())}; "
+        f"default-src 'none'; img-src {images}; media-src {media}; "
+        f"style-src {csp_hash(page_css())}; "
         f"script-src {csp_hash(resize_script())}; base-uri 'none'; form-action 'none'; "
         f"frame-ancestors {' '.join(frame_ancestors) or '*'}"
     )

@@ -9,6 +9,7 @@ The package, in reading order:
 
 - ``model``: the frozen dataclasses; each TOML key is declared once, as a field;
 - ``convert``: one converter per kind of value (text, slug, URL, money, file...);
+- ``audio``: the audiobook's sample file, checked and measured with mutagen;
 - ``spec``: derives each table's checks from the fields' metadata;
 - ``territory``: the one set of countries and groups (``EU``) for catalog and links;
 - ``marketplace``: which country's Amazon or Audible store a URL is on (affiliate tags);
@@ -34,6 +35,7 @@ tables (``nested=True``) needs code in ``reader.py`` as well.
 
 from __future__ import annotations
 
+from .audio import AUDIO_TYPES, AudioFile, iso_duration
 from .convert import SLUG_RE
 from .errors import CatalogError, CatalogProblem, Invalid
 from .lines import build_line_map
@@ -60,6 +62,7 @@ from .spec import spec
 from .territory import COUNTRIES, GROUPS, TERRITORIES, country_code, lookup
 
 __all__ = [
+    "AUDIO_TYPES",
     "CAMPAIGN_KINDS",
     "CONTRIBUTOR_ROLES",
     "COUNTRIES",
@@ -69,6 +72,7 @@ __all__ = [
     "SLUG_RE",
     "TERRITORIES",
     "Affiliate",
+    "AudioFile",
     "Book",
     "Campaign",
     "Catalog",
@@ -86,6 +90,7 @@ __all__ = [
     "build_line_map",
     "builtin_catalog_path",
     "country_code",
+    "iso_duration",
     "iter_urls",
     "load_catalog",
     "lookup",

@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import convert as c
+from .audio import AudioField, AudioFile
 from .errors import CatalogProblem
 from .spec import spec
 from .territory import lookup
@@ -123,6 +124,9 @@ class Edition:
     isbn: str | None = spec(c.isbn, default=None)
     narrator: str | None = spec(c.text, formats=("audiobook",), default=None)
     duration_minutes: int | None = spec(c.positive_int, formats=("audiobook",), default=None)
+    # A sample to listen to (MP3, M4A or Ogg next to the catalog), and what it says.
+    audio_sample: AudioFile | None = spec(AudioField(), formats=("audiobook",), default=None)
+    transcript: str | None = spec(c.text, formats=("audiobook",), default=None)
     pages: int | None = spec(c.positive_int, default=None)
     published: date | None = spec(c.a_date, default=None)
     offers: tuple[Offer, ...] = spec(required=True, nested=True)

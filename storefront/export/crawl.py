@@ -86,6 +86,8 @@ def crawl(client, urls: ExportUrls, limit: int = MAX_FILES) -> Crawl:
         urls.document = name
         try:
             response = client.get(url)
+            response.get_data()  # read it all, then close what it streamed from (a file)
+            response.close()
         finally:
             urls.document = None
         if response.status_code != 200:
