@@ -95,7 +95,7 @@ class Neighbours:
 
 
 def neighbours(catalog: Catalog, book: Book) -> Neighbours | None:
-    """"Book N of the series" with the previous and next books, or None outside a series."""
+    """ "Book N of the series" with the previous and next books, or None outside a series."""
     if not book.series:
         return None
     s = series(catalog, book.series.slug)
@@ -166,9 +166,13 @@ def present_shelf(
         s = series(catalog, series_slug)
         if s is None:
             return None
-        sections = (Section(s, tuple(present_book(catalog, b, at, urls, src=src) for b in s.books)),)
+        sections = (
+            Section(s, tuple(present_book(catalog, b, at, urls, src=src) for b in s.books)),
+        )
         who = tuple(dict.fromkeys(a for b in s.books for a in book_authors(catalog, b)))
-        return ShelfView(catalog, urls, at, who, sections, s.name, urls.series(s.slug, absolute=True), src)
+        return ShelfView(
+            catalog, urls, at, who, sections, s.name, urls.series(s.slug, absolute=True), src
+        )
     if author_slug is not None:
         a = author(catalog, author_slug)
         if a is None:
