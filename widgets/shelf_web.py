@@ -41,7 +41,7 @@ def page_lastmod(catalog: Catalog, at: datetime, edited: datetime, books=()) -> 
         if books and not any(c.applies_to(o) for b in books for o in b.offers):
             continue
         points += [p for p in (c.starts, c.ends) if p <= at]
-    return min(max(points), at)
+    return max(points)
 
 
 def render_sitemap(catalog: Catalog, at: datetime, urls: Urls, edited: datetime) -> bytes:
@@ -106,7 +106,7 @@ def render_feed(catalog: Catalog, at: datetime, urls: Urls, edited: datetime) ->
     author = ET.SubElement(root, a("author"))
     ET.SubElement(author, a("name")).text = catalog.site.author
     entries = feed_entries(catalog, at)
-    updated = max([e[0] for e in entries] + [min(edited, at)])
+    updated = max([e[0] for e in entries] + [edited])
     ET.SubElement(root, a("updated")).text = updated.astimezone(UTC).isoformat()
     for when, kind, item in entries:
         entry = ET.SubElement(root, a("entry"))
