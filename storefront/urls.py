@@ -187,6 +187,10 @@ class Urls:
     def author(self, author: str, *, absolute: bool = False) -> str:
         return self._maybe_absolute(self._path("authors", author), absolute)
 
+    def author_photo(self, author: str, suffix: str, *, absolute: bool = False) -> str:
+        """The author's photo, ``/authors/<author>/photo.<jpg|png>``."""
+        return self._maybe_absolute(self._path("authors", author, f"photo.{suffix}"), absolute)
+
     def series(self, series: str, *, absolute: bool = False) -> str:
         return self._maybe_absolute(self._path("series", series), absolute)
 
@@ -199,6 +203,9 @@ class Urls:
 
     def sitemap(self, *, absolute: bool = True) -> str:
         return self._maybe_absolute("/sitemap.xml", absolute)
+
+    def robots(self, *, absolute: bool = True) -> str:
+        return self._maybe_absolute("/robots.txt", absolute)
 
     def feed(self, *, absolute: bool = True) -> str:
         return self._maybe_absolute("/feed.atom", absolute)

@@ -6,6 +6,8 @@ from flask import Blueprint, Response, abort, request
 
 from widgets.shelf import render_shelf_card, render_shelf_page, shelf_card_csp
 
+from .. import catalog_shelf as cs
+from ..catalog.model import PHOTO_TYPES
 from . import send_rendered, storefront
 
 bp = Blueprint("shelf", __name__)
@@ -31,6 +33,21 @@ def author(slug: str) -> Response:
         ("author", slug), lambda c, at, u: render_shelf_page(c, at, u, author=slug)
     )
     return send_rendered(rendered, at, replay=True)
+
+
+@bp.get("/authors/<slug>/photo.<suffix>")
+def author_photo(slug: str, suffix: str) -> Response:
+    sf = storefront()
+    catalog, at = sf.catalog, sf.now()
+    who = cs.author(catalog, slug)
+    if who is None or who.photo is None or who.photo.suffix.lower() != f".{suffix}":
+        abort(404, f"No photo of '{slug}' in this catalog.")
+
+    def build():
+        return who.photo.read_bytes(), PHOTO_TYPES[who.photo.suffix.lower()]
+
+    rendered = sf.cache.get(("author-photo", catalog.version, slug), catalog, at, build)
+    return send_rendered(rendered, at, replay=True, max_age=86400, swr=86400)
 
 
 @bp.get("/series/<slug>")
