@@ -82,6 +82,7 @@ ROUTES: dict[str, FastRoute] = {
     "shelf.author": FastRoute(shelf_views.author, frozenset({"slug"}), REPLAY),
     "shelf.series": FastRoute(shelf_views.series, frozenset({"slug"}), REPLAY),
     "shelf.card": FastRoute(shelf_views.card, frozenset(), REPLAY),
+    "shelf.fragment": FastRoute(shelf_views.fragment, frozenset(), REPLAY),
     **{
         f"feeds.{name}": FastRoute(getattr(feeds_views, name), frozenset(), REPLAY)
         for name in ("sitemap", "robots", "feed", "favicon")

@@ -201,6 +201,13 @@ class Urls:
         path = self._path("embed", "shelf", query={"author": author, "series": series})
         return self._maybe_absolute(path, absolute)
 
+    def shelf_fragment(
+        self, *, author: str | None = None, series: str | None = None, absolute: bool = True
+    ) -> str:
+        """The shelf card's markup and style alone, for ``widget.js``."""
+        query = {"author": author, "series": series}
+        return self._maybe_absolute(self._path("embed", "shelf", "fragment", query=query), absolute)
+
     def sitemap(self, *, absolute: bool = True) -> str:
         return self._maybe_absolute("/sitemap.xml", absolute)
 

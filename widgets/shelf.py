@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from storefront import catalog_shelf as cs
 from storefront.catalog import Author, Book, Catalog
 from storefront.presentation import BookView
 from storefront.templating import render, templates_dir
 from storefront.urls import Urls
-from widgets.card import csp_hash
+from widgets.card import csp_hash, resize_script
 
 CARD_CSS = (templates_dir() / "shelf" / "card.css").read_text(encoding="utf-8")
 
@@ -76,19 +76,96 @@ def render_shelf_card(
     *,
     author: str | None = None,
     series: str | None = None,
+    fragment: bool = False,
 ) -> str | None:
-    """The shelf card's page for an iframe: several books, buy links tracked with ``src=shelf``."""
+    """The shelf card's page for an iframe (or, ``fragment``, its markup and style alone).
+
+    Several books; buy links are tracked with ``src=shelf``.
+    """
     shelf = cs.present_shelf(catalog, at, urls, author_slug=author, series_slug=series, src="shelf")
     if shelf is None:
         return None
-    return render("shelf/card.html", shelf=shelf, site=catalog.site, urls=urls, css=CARD_CSS)
+    template = "shelf/fragment.html" if fragment else "shelf/card.html"
+    script = resize_script()
+    return render(template, shelf=shelf, site=catalog.site, urls=urls, css=CARD_CSS, script=script)
 
 
 def shelf_card_csp(base_url: str, frame_ancestors: tuple[str, ...]) -> str:
-    """The shelf card's policy: its own style and images, no script, framed where allowed."""
+    """The shelf card's policy: its own style, images and resize script; framed where allowed."""
     parts = urlsplit(base_url)
     images = f"'self' {parts.scheme}://{parts.netloc} data:" if parts.netloc else "'self' data:"
     return (
         f"default-src 'none'; img-src {images}; style-src {csp_hash(CARD_CSS)}; "
+        f"script-src {csp_hash(resize_script())}; "
         f"base-uri 'none'; form-action 'none'; frame-ancestors {' '.join(frame_ancestors) or '*'}"
     )
+
+
+# -- oEmbed of the shelf, author and series pages
+
+SHELF_WIDTH, ROW_HEIGHT, HEAD_HEIGHT = 320, 96, 56
+
+
+def shelf_for_url(catalog: Catalog, urls: Urls, url: str) -> tuple[str | None, str | None] | None:
+    """``(author, series)`` when ``url`` is our shelf, an author or a series page; else None."""
+    try:
+        parts, base = urlsplit(url.strip()), urlsplit(urls.base_url)
+        same = (parts.hostname or "").lower() == (base.hostname or "").lower() and (
+            parts.port or None
+        ) == (base.port or None)
+    except ValueError:
+        return None
+    prefix = base.path.rstrip("/")
+    if parts.scheme not in ("http", "https") or not same or not parts.path.startswith(prefix):
+        return None
+    path = parts.path[len(prefix) :].rstrip("/") or "/"
+    if path == "/":
+        return (None, None)
+    kind, _, slug = path.lstrip("/").partition("/")
+    slug = unquote(slug)
+    if kind == "authors" and cs.author(catalog, slug):
+        return (slug, None)
+    if kind == "series" and cs.series(catalog, slug):
+        return (None, slug)
+    return None
+
+
+def build_shelf_oembed(
+    catalog: Catalog,
+    urls: Urls,
+    *,
+    author: str | None,
+    series: str | None,
+    at: datetime,
+    max_width: int | None = None,
+    max_height: int | None = None,
+) -> dict:
+    """The oEmbed ``rich`` answer for a shelf page: its shelf card in an iframe."""
+    shelf = cs.present_shelf(catalog, at, urls, author_slug=author, series_slug=series)
+    count = len(shelf.views)
+    width = min(SHELF_WIDTH, max_width or SHELF_WIDTH)
+    height = HEAD_HEIGHT + ROW_HEIGHT * count
+    if max_height:
+        height = min(height, max_height)
+    html = render(
+        "shelf/oembed.html",
+        src=urls.shelf_embed(author=author, series=series),
+        page=shelf.canonical,
+        widget=urls.widget_js(),
+        width=width,
+        height=height,
+        title=shelf.title,
+    )
+    return {
+        "version": "1.0",
+        "type": "rich",
+        "title": shelf.title,
+        "author_name": ", ".join(a.name for a in shelf.authors),
+        "author_url": shelf.canonical,
+        "provider_name": catalog.site.title,
+        "provider_url": urls.index(absolute=True),
+        "cache_age": 86400,
+        "html": " ".join(html.split("\n")).strip(),
+        "width": width,
+        "height": height,
+    }

@@ -79,12 +79,15 @@ def seed_shelf(catalog: Catalog, urls: ExportUrls) -> None:
     urls.feed()
     urls.favicon()
     urls.shelf_embed()
+    urls.shelf_fragment()
     for who in catalog_shelf.authors(catalog):
         urls.author(who.slug)
         urls.shelf_embed(author=who.slug)
+        urls.shelf_fragment(author=who.slug)
     for series in catalog_shelf.all_series(catalog):
         urls.series(series.slug)
         urls.shelf_embed(series=series.slug)
+        urls.shelf_fragment(series=series.slug)
 
 
 def crawl(client, urls: ExportUrls, limit: int = MAX_FILES) -> Crawl:
