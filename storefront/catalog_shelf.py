@@ -151,6 +151,16 @@ class ShelfView:
     def json_ld(self) -> list[dict]:
         return shelf_json_ld(self)
 
+    @staticmethod
+    def buy(view: BookView):
+        """The one offer a shelf shows for a book: the sale's, the cheapest, else the preferred."""
+        if view.sale:
+            return view.sale.best
+        for f in view.formats:
+            if f.best or f.preferred:
+                return f.best or f.preferred
+        return view.offers[0] if view.offers else None
+
 
 def present_shelf(
     catalog: Catalog,

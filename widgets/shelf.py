@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
+from markupsafe import Markup
+
 from storefront import catalog_shelf as cs
 from storefront.catalog import Author, Book, Catalog
 from storefront.presentation import BookView
+from storefront.pricing import format_day
 from storefront.templating import render, templates_dir
 from storefront.urls import Urls
 from widgets.card import csp_hash, resize_script
@@ -86,8 +89,32 @@ def render_shelf_card(
     if shelf is None:
         return None
     template = "shelf/fragment.html" if fragment else "shelf/card.html"
-    script = resize_script()
-    return render(template, shelf=shelf, site=catalog.site, urls=urls, css=CARD_CSS, script=script)
+    # Trusted constants (their hashes are in the CSP): inserted as written, not escaped.
+    css, script = Markup(CARD_CSS), Markup(resize_script())
+    return render(template, shelf=shelf, site=catalog.site, urls=urls, css=css, script=script)
+
+
+def render_shelf_snippet(
+    catalog: Catalog,
+    at: datetime,
+    urls: Urls,
+    *,
+    author: str | None = None,
+    series: str | None = None,
+) -> str | None:
+    """The shelf card as static HTML with inline styles and no script (WordPress Custom HTML)."""
+    shelf = cs.present_shelf(catalog, at, urls, author_slug=author, series_slug=series, src="shelf")
+    if shelf is None:
+        return None
+    tz, locale = catalog.site.tz, catalog.site.locale
+    until = shelf.valid_until
+    return render(
+        "shelf/snippet.html",
+        shelf=shelf,
+        urls=urls,
+        generated=format_day(at, tz, locale),
+        valid_until=format_day(until, tz, locale) if until else None,
+    )
 
 
 def shelf_card_csp(base_url: str, frame_ancestors: tuple[str, ...]) -> str:
