@@ -215,6 +215,7 @@ class Clicker:
     path: str = "/go/genesis/kindle?src=page"
     threads: int = 2
     answers: list[Answer] = field(default_factory=list)
+    fault_at: float = 0.0  # monotonic time a fault was injected (0: none), for reports
 
     def __post_init__(self) -> None:
         self.host, port = self.base_url.removeprefix("http://").split(":")

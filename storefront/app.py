@@ -47,6 +47,8 @@ DEFAULTS = {
     "SPOOL_REPLAY_INTERVAL": 5.0,  # seconds between replays of spooled clicks while any wait
     "REPEAT_WINDOW": 1800,  # seconds in which a reader's second click on an offer is a repeat
     "PROXY_COUNT": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted
+    "SECRET_KEY": None,  # signs the desk's session; None: generated into the instance folder
+    "CATALOG_SYNC_INTERVAL": 5.0,  # seconds between checks for a newer catalog in the database
 }
 # Not settings: set by tests (CLOCK: a callable returning an aware datetime) or fixed.
 INTERNAL = {"CLOCK": None, "MAX_CONTENT_LENGTH": 64 * 1024}

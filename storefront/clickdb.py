@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from .settings import SettingsError
 from .storage import ClickStore, open_click_store
 
 EXTENSION = "clicks"  # app.extensions key
@@ -20,14 +21,13 @@ def init_app(app: Flask) -> ClickStore:
     """Open the click store for the app's settings and replay any spooled clicks."""
     seconds = {}
     for key in ("CLICK_BUDGET", "DATABASE_TIMEOUT", "SPOOL_REPLAY_INTERVAL"):
-        try:
-            seconds[key] = float(app.config[key])
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"STOREFRONT_{key} must be a number of seconds, not {app.config[key]!r}"
-            ) from None
-        if not 0 < seconds[key] < 3600:
-            raise ValueError(f"STOREFRONT_{key} must be between 0 and 3600 seconds")
+        # Numbers already (storefront.settings checked them); the range is ours to check.
+        seconds[key] = float(app.config[key])
+        if not 0 < seconds[key] <= 3600:
+            raise SettingsError(
+                f"STOREFRONT_{key}: '{app.config[key]}' must be more than 0 and at most "
+                "3600 seconds"
+            )
     store = open_click_store(
         app.config["DATABASE_URL"],
         app.instance_path,

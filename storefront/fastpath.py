@@ -7,12 +7,15 @@ request machinery would double their cost, so :class:`FastPath`, installed once 
 
 * It routes with Flask's own map: ``app.url_map.bind_to_environ(environ)`` (bound as
   Flask binds it, kept per host, port, script root and scheme) and ``.match()`` of the
-  request's path and method. No path is parsed by hand, and anything the map does not
-  match plainly (a 404, a redirect to a canonical URL, another method) is Flask's.
+  request's path and method; the map's answers are kept in a bounded table (Flask
+  refuses new rules once it has answered a request). No path is parsed by hand, and
+  anything the map does not match plainly (a 404, a redirect to a canonical URL,
+  another method) is Flask's.
 * It knows a few endpoints (:data:`ROUTES`), each by the view function it stands in
   for and the view arguments that view takes. It steps aside for a route the moment
   anything it does not know applies to it: a ``before_request`` hook (a rate limit,
-  maintenance mode), a ``url_value_preprocessor``, a ``teardown_request`` function,
+  maintenance mode; Flask-WTF's CSRF check is known: it does nothing for GET and
+  HEAD), a ``url_value_preprocessor``, a ``teardown_request`` function,
   an ``after_request`` hook that is not a :class:`~storefront.views.HeaderHook`, a
   view argument it does not take, a replaced view function, host or subdomain
   routing. :func:`refusals` lists them (``tests/test_fastpath.py`` asserts there are
@@ -110,7 +113,33 @@ def _name(func: object) -> str:
     return f"{module}.{getattr(func, '__qualname__', repr(func))}"
 
 
-def refusal(app: Flask, endpoint: str, route: FastRoute, args: Iterable[str]) -> str | None:
+def _csrf_is_idle(app: Flask, method: str) -> bool:
+    """Flask-WTF's ``CSRFProtect`` hook does nothing for a method it does not protect."""
+    config = app.config
+    return (
+        not config.get("WTF_CSRF_ENABLED", True)
+        or not config.get("WTF_CSRF_CHECK_DEFAULT", True)
+        or method not in config.get("WTF_CSRF_METHODS", ("POST", "PUT", "PATCH", "DELETE"))
+    )
+
+
+# The before_request hooks the fast path knows, by qualified name, and when each does
+# nothing at all (then skipping it changes nothing). Any other one makes it step aside.
+IDLE_BEFORE_REQUEST: dict[str, Callable[[Flask, str], bool]] = {
+    # flask_wtf/csrf.py (1.x), CSRFProtect.init_app: protect() returns at once for a
+    # method outside WTF_CSRF_METHODS (GET and HEAD by default), before it touches anything.
+    "flask_wtf.csrf.CSRFProtect.init_app.<locals>.csrf_protect": _csrf_is_idle,
+}
+
+
+@cache
+def _idle_when(func: Callable) -> Callable[[Flask, str], bool] | None:
+    return IDLE_BEFORE_REQUEST.get(_name(func))
+
+
+def refusal(
+    app: Flask, endpoint: str, route: FastRoute, args: Iterable[str], method: str = "GET"
+) -> str | None:
     """Why the fast path may not answer ``endpoint`` with these view arguments (None: it may)."""
     view = app.view_functions.get(endpoint)
     if view is not route.view:
@@ -128,7 +157,9 @@ def refusal(app: Flask, endpoint: str, route: FastRoute, args: Iterable[str]) ->
     for scope in _scopes(endpoint):
         where = f"on {scope!r}" if scope else "on the app"
         for func in app.before_request_funcs.get(scope, ()):
-            return f"before_request hook {_name(func)} {where}"
+            idle = _idle_when(func)
+            if idle is None or not idle(app, method):
+                return f"before_request hook {_name(func)} {where}"
         for func in app.url_value_preprocessors.get(scope, ()):
             return f"url_value_preprocessor {_name(func)} {where}"
         for func in app.teardown_request_funcs.get(scope, ()):
@@ -151,7 +182,9 @@ def refusals(app: Flask) -> dict[str, str]:
         route = ROUTES.get(rule.endpoint)
         if route is None:
             continue
-        why = refusal(app, rule.endpoint, route, rule.arguments)
+        why = None
+        for method in sorted(route.methods):
+            why = why or refusal(app, rule.endpoint, route, rule.arguments, method)
         if why is None and not route.methods <= (rule.methods or set()):
             why = f"the rule {rule.rule} does not answer {sorted(route.methods)}"
         if why is not None:
@@ -201,21 +234,31 @@ class FastPath:
         # Flask's map bound to a host, script root and scheme (bind_to_environ), per such
         # triple: binding costs as much as matching, and a site has one or two of them.
         self._adapters: dict[tuple, MapAdapter] = {}
+        self._matches: dict[tuple, tuple[str, dict]] = {}  # (where, path, method) -> match
         self._redirects: dict[tuple, tuple[str, list[tuple[str, str]]]] = {}
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
         if (method == "GET" or method == "HEAD") and "HTTP_UPGRADE" not in environ:
-            try:
-                endpoint, args = self._adapter(environ).match(get_path_info(environ), method)
-            except HTTPException:
-                # Not found, another method, a redirect to the canonical URL: Flask's answer.
-                return self.wsgi_app(environ, start_response)
+            where = (
+                environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+                environ.get("SERVER_PORT"),
+                environ.get("SCRIPT_NAME", ""),
+                environ.get("wsgi.url_scheme"),
+            )
+            matched = self._matches.get((where, environ.get("PATH_INFO"), method))
+            if matched is None:
+                try:
+                    matched = self._match(where, environ, method)
+                except HTTPException:
+                    # Not found, another method, a redirect to the canonical URL: Flask's.
+                    return self.wsgi_app(environ, start_response)
+            endpoint, args = matched
             route = self.routes.get(endpoint)
             if (
                 route is not None
                 and method in route.methods
-                and refusal(self.app, endpoint, route, args) is None
+                and refusal(self.app, endpoint, route, args, method) is None
             ):
                 hooks = header_hooks(self.app, endpoint)
                 if route.kind == CLICK:
@@ -223,23 +266,24 @@ class FastPath:
                 return self._replay(environ, start_response, endpoint, args, hooks)
         return self.wsgi_app(environ, start_response)
 
-    def _adapter(self, environ) -> MapAdapter:
-        key = (
-            environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
-            environ.get("SERVER_PORT"),
-            environ.get("SCRIPT_NAME", ""),
-            environ.get("wsgi.url_scheme"),
-        )
-        adapter = self._adapters.get(key)
+    def _match(self, where: tuple, environ, method: str) -> tuple[str, dict]:
+        """Flask's map, bound as Flask binds it, matched against the request's path."""
+        adapter = self._adapters.get(where)
         if adapter is None:
             if len(self._adapters) >= 64:
                 self._adapters.clear()  # a flood of Host headers
-            # As Flask binds it (no SERVER_NAME, no host or subdomain matching: see refusal).
+            # No SERVER_NAME, no host or subdomain matching: refusal() sends those to Flask.
             url_map = self.app.url_map
-            adapter = self._adapters[key] = url_map.bind_to_environ(
+            adapter = self._adapters[where] = url_map.bind_to_environ(
                 environ, subdomain=url_map.default_subdomain or ""
             )
-        return adapter
+        matched = adapter.match(get_path_info(environ), method)
+        # The map's answers are kept (bounded): Flask refuses new rules once it has
+        # answered a request, so an answer cannot go stale.
+        if len(self._matches) >= 4096:
+            self._matches.clear()
+        self._matches[(where, environ.get("PATH_INFO"), method)] = matched
+        return matched
 
     # -- answers
 
@@ -265,7 +309,7 @@ class FastPath:
                 self._redirects.clear()  # a new catalog version, or many countries
             response = go_views.click_redirect(target)
             answer = self._redirects[key] = wsgi_answer(response, endpoint, hooks, environ)
-        start_response(*answer)
+        start_response(answer[0], list(answer[1]))  # a copy: a server may extend it
         return []
 
     def _plain_click(self, clicks, environ, args: dict):
@@ -299,7 +343,7 @@ class FastPath:
                         rendered, at, if_none_match, entry.cache, entry.extra
                     )
                     answer = entry.answers[how] = wsgi_answer(response, endpoint, hooks, environ)
-                start_response(*answer)
+                start_response(answer[0], list(answer[1]))  # a copy: a server may extend it
                 return [rendered.body] if status == 200 else []
         return self._learn(key, environ, start_response)
 

@@ -19,7 +19,7 @@ contains it (``EU`` for a reader in France): one rule,
 Then Amazon URLs lose their tracking junk (``/ref=…``, ``qid``, ``sr``, ``pd_rd_*``…)
 and, for an affiliate vendor, its tag is set (``[vendors.affiliate]``). The
 destination's marketplace decides the tag, not the reader's country: on an
-Amazon or Audible store (:mod:`storefront.marketplace`, by domain) the tag for
+Amazon or Audible store (:mod:`storefront.catalog.marketplace`, by domain) the tag for
 that store's country, and ``default`` only on the site's default country's
 store (an offer at amazon.co.jp gets the JP tag or none, never the US one); on
 any other site the tag for the catalog entry chosen, else ``default``.
@@ -34,7 +34,7 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 from .catalog import COUNTRIES, Book, Catalog, Offer, Vendor, country_code, lookup
-from .marketplace import is_amazon, marketplace_of
+from .catalog.marketplace import is_amazon, marketplace_of
 
 # Readers are in countries; catalog maps may also name groups (storefront.catalog.territory).
 TERRITORIES = COUNTRIES

@@ -69,6 +69,9 @@ def gunicorn_options(
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "storefront",
+        # gunicorn trusts X-Forwarded-Proto from 127.0.0.1 by default; here trust in
+        # forwarded headers is the app's alone (STOREFRONT_PROXY_COUNT, via ProxyFix).
+        "forwarded_allow_ips": "",
     }
     if access_log:
         options["accesslog"] = "-"

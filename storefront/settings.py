@@ -23,6 +23,11 @@ DEFAULT_THREADS = 64
 INSTANCE_ENV = "STOREFRONT_INSTANCE_PATH"
 
 
+# Numeric settings where a negative value means something ("never reload"); every
+# other number (seconds, counts) must be 0 or more.
+NEGATIVE_ALLOWED = frozenset({"CATALOG_RELOAD_INTERVAL"})
+
+
 class SettingsError(ValueError):
     """A setting that cannot be used; the message names it and says why."""
 
@@ -65,7 +70,8 @@ def coerce_settings(config: Mapping[str, object], defaults: Mapping[str, object]
     """Check and convert every setting in ``defaults`` found in ``config``.
 
     A setting whose default is a number must be a finite number (text such as
-    ``"0.5"`` is converted); a text setting given as a number becomes text.
+    ``"0.5"`` is converted), and not below 0 unless it is in ``NEGATIVE_ALLOWED``;
+    a text setting given as a number becomes text.
     Returns the converted values; raises :class:`SettingsError` for the first bad one.
     """
     converted: dict[str, object] = {}
@@ -74,7 +80,10 @@ def coerce_settings(config: Mapping[str, object], defaults: Mapping[str, object]
             continue
         value = config[name]
         if _is_number_default(default):
-            converted[name] = _number(name, value, int if isinstance(default, int) else float)
+            number = _number(name, value, int if isinstance(default, int) else float)
+            if number < 0 and name not in NEGATIVE_ALLOWED:
+                raise SettingsError(f"{PREFIX}{name}: '{value}' is below 0")
+            converted[name] = number
         elif _is_number_default(value):
             # An instance config.py may hold ADMIN_TOKEN = 150; a token is text all the same.
             converted[name] = str(value)

@@ -87,12 +87,17 @@ class Spool:
             return False
 
     def pending_count(self) -> int:
-        """How many spooled lines wait (reads the files: for stats and tests)."""
+        """How many clicks wait (counts the lines of the files: for /healthz, stats, tests)."""
         total = 0
         for path in [self.path, *self.directory.glob(BATCH_GLOB)]:
             with contextlib.suppress(FileNotFoundError):
                 with open(path, "rb") as f:
-                    total += sum(1 for line in f if line.strip())
+                    last = b"\n"
+                    # Counted by the megabyte, not line by line: /healthz asks during outages.
+                    while chunk := f.read(1 << 20):
+                        total += chunk.count(b"\n")
+                        last = chunk[-1:]
+                    total += last != b"\n"  # a last line without its newline (a torn write)
         return total
 
     def _rotate(self) -> None:

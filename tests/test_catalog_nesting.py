@@ -93,3 +93,66 @@ def test_hot_reload_of_a_deep_catalog_keeps_serving_the_last_good_one(
     assert response.status_code == 200
     assert "First Book" in response.get_data(as_text=True)
     assert any("nested too deeply" in r.getMessage() for r in caplog.records)
+
+
+def _toml(value, rng) -> str:
+    """``value`` as a TOML inline value, strings in any of the four quoting styles."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v, rng) for v in value) + "]"
+    if isinstance(value, dict):
+        return (
+            "{" + ", ".join(f"k{i} = {_toml(v, rng)}" for i, v in enumerate(value.values())) + "}"
+        )
+    if isinstance(value, int):
+        return str(value)
+    style = rng.choice(("basic", "literal", "ml-basic", "ml-literal"))
+    if style == "literal" and "'" not in value and "\n" not in value:
+        return f"'{value}'"
+    if (
+        style == "ml-literal"
+        and "'''" not in value
+        and not value.endswith("'")
+        and (
+            not value.startswith("\n")  # a first newline is trimmed by TOML
+        )
+    ):
+        return f"'''{value}'''"
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"""{escaped}"""' if style == "ml-basic" else f'"{escaped}"'
+
+
+def _depth(value) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+def _value(rng, depth: int):
+    if depth == 0 or rng.random() < 0.2:
+        if rng.random() < 0.3:
+            return rng.randrange(100)
+        return "".join(rng.choice("ab[]{}#'\" \\\n=,") for _ in range(rng.randrange(8)))
+    items = [_value(rng, depth - 1) for _ in range(rng.randrange(1, 4))]
+    if rng.random() < 0.5:
+        return items
+    return {f"k{i}": v for i, v in enumerate(items)}
+
+
+def test_the_scan_measures_the_depth_the_parser_sees():
+    """Random values, brackets and quotes inside their strings: scan depth = structure depth."""
+    import random
+    import tomllib
+
+    rng = random.Random(20261201)
+    for _ in range(400):
+        value = _value(rng, rng.randrange(1, 12))
+        text = f"# a [comment {{\nx = {_toml(value, rng)}\n"
+        assert tomllib.loads(text)["x"] == value, text  # the generator writes valid TOML
+        depth = _depth(value)
+        if depth:
+            line = too_deep_line(text, limit=depth - 1)
+            assert line and line >= 2, text  # a multi-line string can push it further down
+            assert set("[{") & set(text.splitlines()[line - 1]), (line, text)
+        assert too_deep_line(text, limit=depth) is None, text

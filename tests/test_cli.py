@@ -133,6 +133,25 @@ def test_two_instances_have_two_control_sockets(runner, served, tmp_path, monkey
     ]
 
 
+def test_serve_refuses_a_broken_instance_config_with_one_line(runner, served, tmp_path):
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "config.py").write_text("DATABASE_TIMEOUT = (\n")
+    result = runner.invoke(main, ["serve"])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {tmp_path / 'instance' / 'config.py'}: SyntaxError")
+    assert served == []
+
+
+def test_serve_reads_instance_config_like_the_app(runner, served, tmp_path):
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "config.py").write_text('BASE_URL = "https://books.example.org"\n')
+    result = runner.invoke(main, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr  # the public URL is the configured one
+    assert "public URL https://books.example.org" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [

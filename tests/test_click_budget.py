@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from storefront.settings import SettingsError
 from storefront.spool import Spool
 from storefront.storage import ClickEvent, ClickStore, new_click_id
 
@@ -203,6 +204,7 @@ def test_a_replaced_sqlite_file_is_reopened(make_store, tmp_path, caplog):
     assert {name for name, id_ in expected.items() if id_ not in ids} == set()
 
 
-def test_the_click_budget_setting_must_be_a_number(make_app):
-    with pytest.raises(ValueError, match="STOREFRONT_CLICK_BUDGET must be a number of seconds"):
-        make_app(CLICK_BUDGET="fast")
+@pytest.mark.parametrize(("value", "error"), [("fast", "is not a number"), ("0", "more than 0")])
+def test_the_click_budget_setting_must_be_a_positive_number(make_app, value, error):
+    with pytest.raises(SettingsError, match=f"STOREFRONT_CLICK_BUDGET: .*{error}"):
+        make_app(CLICK_BUDGET=value)

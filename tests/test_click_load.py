@@ -319,7 +319,9 @@ def test_worker_killed_mid_run_loses_nothing_committed(database, tmp_path):
         answered = load.statuses.count(302)
         failed = load.statuses.count(None)
         assert answered + failed == len(plan)
-        assert failed <= 2  # at most the request(s) the killed worker was serving
+        # At most the requests the killed worker was serving: with threaded workers, up to
+        # every client's request in flight (the master's new worker takes over after).
+        assert failed <= CONCURRENCY
         found = wait_for_readers(url, answered, server)
         # The master replaced the worker.
         assert killed and killed[0] not in server.workers()

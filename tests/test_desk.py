@@ -25,9 +25,10 @@ from storefront.app import create_app
 from storefront.catalog import builtin_catalog_path, load_catalog
 from storefront.cli import main
 from storefront.desk.auth import AuthStore, SignInThrottle
-from storefront.desk.linkreport import save_report
+from storefront.desk.linkreport import load_report, save_report
 
 from .clickdb import fresh_postgres_database
+from .test_linkcheck import FAST_ARGS, link_catalog, server  # noqa: F401  (fixtures)
 
 PASSWORD = "correct horse battery staple"
 PHOENIX = ZoneInfo("America/Phoenix")
@@ -643,3 +644,118 @@ def test_the_desk_edits_every_key_the_catalog_declares(kind, model):
     on_the_desk = {f.key.split(".")[0] for f in KINDS[kind]}
     assert declared - on_the_desk == set()
     assert on_the_desk - declared == set()
+
+
+def test_a_build_another_process_holds_is_not_started_twice(tmp_path):
+    import fcntl
+
+    from storefront.urls import Urls
+    from storefront.views.desk.builds import LOCK_FILE, STATUS_FILE, read_status, start_build
+
+    catalog = load_catalog(builtin_catalog_path())
+    folder = tmp_path / "pieces"
+    folder.mkdir()
+    (folder / STATUS_FILE).write_text('{"state": "running", "done": 3, "total": 7}')
+    with open(folder / LOCK_FILE, "a+b") as held:  # as another server process would
+        fcntl.flock(held, fcntl.LOCK_EX)
+        status = start_build(catalog, catalog.campaigns[0], Urls(), datetime.now(UTC), folder)
+        assert (status["state"], status["done"]) == ("running", 3)
+    # The holder is gone without finishing: the page says so instead of waiting forever.
+    assert read_status(folder)["state"] == "interrupted"
+
+
+def test_links_check_saves_its_report_for_the_dashboard(
+    runner,
+    tmp_path,
+    monkeypatch,
+    link_catalog,  # noqa: F811  (the fixture imported from test_linkcheck)
+):
+    monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(tmp_path / "instance"))
+    catalog = link_catalog("/gone")
+    result = runner.invoke(main, ["links", "check", "--catalog", catalog, *FAST_ARGS])
+    assert result.exit_code == 1, result.output
+    report = load_report(tmp_path / "instance")
+    assert report["catalog"] == load_catalog(catalog).version
+    statuses = {r["key"]: r["status"] for r in report["run"]["reports"]}
+    assert statuses["first/gone"] == "broken" and statuses["first/shop"] == "ok"
+
+
+def test_changing_a_contributor_keeps_the_comment_beside_it(author, catalog_file):
+    url = "/admin/edit/books[0]"
+    form = form_of(author.get(url).text, url)
+    assert form["contributors"] == "foreword: Valerie Anders\nintroduction: Robert Zimmerman"
+    form["contributors"] = "foreword: Valerie Anders\nintroduction: R. Zimmerman\neditor: A. Editor"
+    assert author.post(url, data=form).status_code == 302
+    text = catalog_file.read_text(encoding="utf-8")
+    assert '{ name = "R. Zimmerman", role = "introduction" },   # the new introduction' in text
+    book = load_catalog(catalog_file).books[0]
+    assert [(c.role, c.name) for c in book.contributors] == [
+        ("foreword", "Valerie Anders"),
+        ("introduction", "R. Zimmerman"),
+        ("editor", "A. Editor"),
+    ]
+
+
+def test_secret_key_from_the_setting_or_generated_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(tmp_path / "instance"))
+    first, second = create_app(), create_app()
+    assert len(first.config["SECRET_KEY"]) == 64
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]  # kept in the instance folder
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("STOREFRONT_SECRET_KEY", "shared by every app server")
+    monkeypatch.setenv("STOREFRONT_CATALOG_SYNC_INTERVAL", "2.5")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "shared by every app server"
+    assert app.config["CATALOG_SYNC_INTERVAL"] == 2.5
+
+
+def test_over_https_a_post_from_another_site_is_refused(desk_app, catalog_file):
+    site = "https://books.example.org"
+    client = desk_app.test_client()
+    token = csrf_of(client.get("/admin/login", base_url=site).text)
+    signed_in = client.post(
+        "/admin/login",
+        base_url=site,
+        data={"csrf_token": token, "password": PASSWORD},
+        headers={"Referer": f"{site}/admin/login"},
+    )
+    assert signed_in.status_code == 302
+    form = form_of(client.get("/admin/edit/site", base_url=site).text, "/admin/edit/site")
+    form["title"] = "From elsewhere"
+    before = catalog_file.read_bytes()
+    for headers in ({"Referer": "https://evil.example/page"}, {}):
+        response = client.post("/admin/edit/site", base_url=site, data=form, headers=headers)
+        assert response.status_code == 400
+    assert catalog_file.read_bytes() == before
+    same_site = client.post(
+        "/admin/edit/site", base_url=site, data=form, headers={"Referer": f"{site}/admin/"}
+    )
+    assert same_site.status_code == 302
+    assert load_catalog(catalog_file).site.title == "From elsewhere"
+
+
+def test_the_sync_thread_applies_a_newer_version_by_itself(tmp_path):
+    import time
+
+    from storefront.desk.history import CatalogFiles, CatalogSync, digest, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'shared.db'}")
+    files = []
+    for name in ("one", "two"):
+        path = tmp_path / name / "catalog.toml"
+        path.parent.mkdir()
+        path.write_bytes(builtin_catalog_path().read_bytes())
+        files.append(CatalogFiles(path, tmp_path / name / "instance", engine))
+    one, two = files
+    sync = CatalogSync(two, interval=0.05)
+    sync.start()
+    try:
+        text = one.read().replace('title = "Behind The Black Books"', 'title = "Synced"')
+        one.save(text, digest(one.read()), "site title")
+        deadline = time.monotonic() + 10
+        while two.read() != text and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        sync.stop()
+        engine.dispose()
+    assert two.path.read_bytes() == one.path.read_bytes()

@@ -242,6 +242,20 @@ def test_a_hook_it_does_not_know_sends_every_request_to_flask(
     assert took_effect(response)
 
 
+def test_csrf_protection_that_checks_reads_too_sends_them_to_flask(app, client, flask_runs):
+    # The app's CSRFProtect (Flask-WTF, for the desk) has a global before_request hook that
+    # the fast path knows does nothing for a GET. Made to check GETs, Flask must run it.
+    client.get("/books/genesis")
+    client.get("/books/genesis")
+    assert len(flask_runs) == 1
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = True
+    assert fastpath.refusals(app) == {}  # it checks POST, PUT, PATCH and DELETE only
+    app.config["WTF_CSRF_METHODS"] = {"GET", "POST"}
+    assert fastpath.refusals(app)
+    client.get("/books/genesis")
+    assert len(flask_runs) == 2
+
+
 def test_a_header_hook_added_later_is_applied_on_the_fast_path_too(app, client, flask_runs):
     client.get("/books/genesis")
     client.get("/go/genesis/kindle", headers={"User-Agent": BROWSER})

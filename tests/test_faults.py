@@ -97,6 +97,7 @@ def run(server: Server, fault: Callable[[], object], heal: Callable[[object], No
     """Click for 1.5 s, inject the fault for 3 s, heal it, click 1.5 s more."""
     clicker = Clicker(server.base_url).start()
     time.sleep(1.5)
+    clicker.fault_at = time.monotonic()
     state = fault()
     time.sleep(3)
     heal(state)
@@ -107,11 +108,14 @@ def run(server: Server, fault: Callable[[], object], heal: Callable[[object], No
 
 def report(name: str, clicker: Clicker, counted: int) -> None:
     figures = summary(clicker.latencies())
+    # The healthy first 1.5 s, for scale: a loaded machine has its own slow moments.
+    healthy = summary(clicker.latencies(until=clicker.fault_at))
     FIGURES[name] = {**figures, "redirects": clicker.redirects, "counted": counted}
     print(
         f"\n{name}: {clicker.redirects} redirects, {counted} counted, "
         f"{clicker.failures} failed; p50 {figures['p50']:.1f} ms, "
-        f"p99 {figures['p99']:.1f} ms, max {figures['max']:.1f} ms"
+        f"p99 {figures['p99']:.1f} ms, max {figures['max']:.1f} ms "
+        f"(before the fault: p99 {healthy['p99']:.1f} ms, max {healthy['max']:.1f} ms)"
     )
     assert figures["max"] <= (BUDGET + MARGIN) * 1000, f"{name}: a redirect waited too long"
 
@@ -176,6 +180,7 @@ def test_the_sqlite_file_removed_then_replaced(tmp_path):
         before_removal = tmp_path / "before-removal.db"
         clicker = Clicker(server.base_url).start()
         time.sleep(1.5)
+        clicker.fault_at = time.monotonic()
         # Removed, as a careless clean-up does (its -wal and -shm stay behind).
         clicker.pause()
         snapshot(database, before_removal)

@@ -280,3 +280,30 @@ def test_forked_workers_leave_the_parents_fonts_alone(runner, tmp_path, env):
     assert flyer.renderer() is parent and folder.is_dir()
     data = flyer.build_piece(catalog, genesis, "flyer-a4", urls=Urls(BASE), at=None)
     assert "Genesis" in pdf_text(data)
+
+
+def test_build_campaign_is_the_entry_point_the_cli_and_the_desk_share(tmp_path, env):
+    from storefront.catalog import load_catalog
+    from storefront.urls import Urls
+    from widgets.print import FlyerError, build_campaign
+
+    catalog = load_catalog()
+    steps = []
+    summary = build_campaign(
+        catalog,
+        tmp_path / "out",
+        urls=Urls(BASE),
+        campaign=CAMPAIGN,
+        pieces=("postcard",),
+        progress=lambda step, total: steps.append((step, total)),
+    )
+    assert summary.ok and summary.built == [f"genesis-{CAMPAIGN}-postcard.pdf"]
+    assert steps == [(0, 1), (1, 1)]
+    assert qr_texts((tmp_path / "out" / summary.built[0]).read_bytes())[1] == [
+        f"{BASE}/go/genesis?src=qr&c={CAMPAIGN}"
+    ]
+    for kwargs, option in (({"campaign": "nope"}, "campaign"), ({"book": "nope"}, "book")):
+        with pytest.raises(FlyerError) as caught:
+            build_campaign(catalog, tmp_path / "x", urls=Urls(BASE), **kwargs)
+        assert caught.value.option == option
+    assert not (tmp_path / "x").exists()  # refused before anything was written

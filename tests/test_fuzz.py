@@ -10,6 +10,7 @@ the host a request named. Bounded: ``max_examples`` per route, derandomized.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from urllib.parse import quote, urlsplit
 
@@ -174,7 +175,19 @@ def slugs(app) -> dict[str, list[str]]:
     return {"book": books, "offer": offers, "other": sorted({*books, *offers, *vendors})}
 
 
-def argument_values(app, name: str) -> st.SearchStrategy[str]:
+def converters(rule: str) -> dict[str, str]:
+    """``{argument: converter}`` as the rule string writes them (``<int:number>``)."""
+    return {
+        name: converter or "default"
+        for converter, name in re.findall(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", rule)
+    }
+
+
+def argument_values(app, name: str, converter: str = "default") -> st.SearchStrategy:
+    if converter == "int":
+        return st.one_of(st.integers(0, 12), st.integers(0, 10**18))
+    if converter == "float":
+        return st.floats(0, 1e9, allow_nan=False)
     known = slugs(app)
     real = (
         known["offer"]
@@ -208,7 +221,10 @@ def check_answer(response, rule: str, sent_host: str | None) -> None:
 def test_every_public_route_answers_below_500_to_anything(fuzz_app, rule, endpoint, arguments):
     client = fuzz_app.test_client()
     adapter = fuzz_app.url_map.bind("books.example.org")
-    values = st.fixed_dictionaries({name: argument_values(fuzz_app, name) for name in arguments})
+    kinds = converters(rule)
+    values = st.fixed_dictionaries(
+        {name: argument_values(fuzz_app, name, kinds.get(name, "default")) for name in arguments}
+    )
     budget = MAX_EXAMPLES // 3 if endpoint.split(".")[-1] in EXPENSIVE else MAX_EXAMPLES
 
     @settings(

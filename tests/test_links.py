@@ -355,7 +355,7 @@ def test_affiliate_tag_is_chosen_by_the_store_marketplace(
     ],
 )
 def test_marketplace_of_a_url_is_its_domain(url, marketplace):
-    from storefront.marketplace import marketplace_of
+    from storefront.catalog.marketplace import marketplace_of
 
     assert marketplace_of(url) == marketplace
 

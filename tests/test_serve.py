@@ -208,3 +208,24 @@ def test_serve_rejects_bad_options_without_a_traceback(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_links_to_its_own_port_without_a_base_url(server):
+    """No STOREFRONT_BASE_URL: canonical links, oEmbed discovery and cards name this server."""
+    page = BeautifulSoup(server.get("/books/genesis").text, "html.parser")
+    canonical = page.find("link", rel="canonical")["href"]
+    assert canonical == server.url + "/books/genesis"
+    oembed = page.find("link", type="application/json+oembed")["href"]
+    assert oembed.startswith(server.url + "/oembed?")
+
+
+def test_serve_has_its_own_control_socket_and_ignores_forwarded_headers(server):
+    log = server.output()
+    instance = Path(log.split("instance folder ", 1)[1].split()[0])
+    assert f"Control socket listening at {instance / 'gunicorn.ctl'}" in log
+    assert (instance / "gunicorn.ctl").is_socket()
+    # Without STOREFRONT_PROXY_COUNT a forwarded scheme or host changes nothing.
+    forged = server.get(
+        "/books/genesis", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
+    )
+    assert "evil.example" not in forged.text

@@ -9,7 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from storefront.app import DEFAULTS, create_app
-from storefront.settings import SettingsError, coerce_settings, instance_folder
+from storefront.settings import (
+    NEGATIVE_ALLOWED,
+    SettingsError,
+    coerce_settings,
+    instance_folder,
+)
 from storefront.state import RenderCache
 from storefront.storage import StorageError, clicks, make_engine
 from storefront.storage.engine import redact_url
@@ -57,6 +62,16 @@ def test_every_numeric_setting_refuses_text_with_one_line(env_app, name, value):
     message = str(raised.value)
     assert message == f"STOREFRONT_{name}: '{value}' is not a number"
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", [n for n in NUMERIC if n not in NEGATIVE_ALLOWED])
+def test_a_number_of_seconds_or_proxies_is_not_negative(env_app, name):
+    with pytest.raises(SettingsError, match=rf"^STOREFRONT_{name}: '-1' is below 0$"):
+        env_app(**{name: "-1"})
+
+
+def test_a_negative_reload_interval_means_never(env_app):
+    assert env_app(CATALOG_RELOAD_INTERVAL="-1").config["CATALOG_RELOAD_INTERVAL"] == -1.0
 
 
 def test_a_whole_number_setting_refuses_a_fraction():
@@ -208,3 +223,16 @@ def test_render_cache_evicts_the_least_recently_used():
 
 def test_no_storefront_setting_leaks_between_tests():
     assert not [k for k in os.environ if k.startswith("STOREFRONT_")]
+
+
+def test_gunicorn_trusts_no_forwarded_headers_itself():
+    from gunicorn.config import Config
+
+    from storefront.server import gunicorn_options
+
+    config = Config()
+    for key, value in gunicorn_options("127.0.0.1", 8000, 2, 64).items():
+        config.set(key, value)
+    assert config.forwarded_allow_ips == []  # only ProxyFix, when configured, trusts them
+    assert config.worker_class_str == "gthread"
+    assert config.control_socket_disable  # no socket shared with other servers of the user

@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from storefront.catalog import COVER_TYPES, Book
 from storefront.templating import render
 
-from .typefaces import SERIF, FontSet, text_direction, text_width
+from .textdir import text_direction
+from .typefaces import SERIF, FontSet, text_width
 
 logger = logging.getLogger(__name__)
 
@@ -247,27 +249,37 @@ def contributor_lines(book: Book) -> list[str]:
 
 def cover_layout(book: Book, fonts: FontSet | None = None, *, strict: bool = False) -> dict:
     """Place every line of the typographic cover; see the module docstring."""
-    fonts = fonts or FontSet()
     series = book.series.name if book.series else ""
     if book.series and book.series.position:
         series = f"{series} · {book.series.position}"
-    top = [_Block(SERIES, series), _Block(TITLE, book.title), _Block(SUBTITLE, book.subtitle or "")]
-    bottom = [
-        _Block(AUTHORS, ", ".join(book.authors)),
-        _Block(CREDITS, "\n".join(contributor_lines(book))),
-    ]
-    series_lines, title_lines, subtitle_lines = _layout_zone(
-        book.slug, top, TOP_ZONE, fonts, strict
+    texts = (
+        series,
+        book.title,
+        book.subtitle or "",
+        ", ".join(book.authors),
+        "\n".join(contributor_lines(book)),
     )
-    author_lines, credit_lines = _layout_zone(book.slug, bottom, BOTTOM_ZONE, fonts, strict)
-    return {
-        "moon_y": MOON_Y,
-        "series_lines": series_lines,
-        "title_lines": title_lines,
-        "subtitle_lines": subtitle_lines,
-        "author_lines": author_lines,
-        "credit_lines": credit_lines,
-    }
+    return dict(_cover_layout(book.slug, texts, fonts or FontSet(), strict))
+
+
+@lru_cache(maxsize=256)
+def _cover_layout(slug: str, texts: tuple[str, ...], fonts: FontSet, strict: bool) -> tuple:
+    # Every piece of a book sets the same cover: measure it once.
+    series, title, subtitle, authors, credits = texts
+    top = [_Block(SERIES, series), _Block(TITLE, title), _Block(SUBTITLE, subtitle)]
+    bottom = [_Block(AUTHORS, authors), _Block(CREDITS, credits)]
+    series_lines, title_lines, subtitle_lines = _layout_zone(slug, top, TOP_ZONE, fonts, strict)
+    author_lines, credit_lines = _layout_zone(slug, bottom, BOTTOM_ZONE, fonts, strict)
+    return tuple(
+        {
+            "moon_y": MOON_Y,
+            "series_lines": series_lines,
+            "title_lines": title_lines,
+            "subtitle_lines": subtitle_lines,
+            "author_lines": author_lines,
+            "credit_lines": credit_lines,
+        }.items()
+    )
 
 
 def render_typographic_cover(
@@ -288,9 +300,14 @@ def render_typographic_cover(
         height=COVER_HEIGHT,
         font_family=fonts.serif + ", Georgia, serif",
         author=", ".join(book.authors),
-        direction=text_direction,
+        direction=line_direction,
         **cover_layout(book, fonts, strict=strict),
     )
+
+
+def line_direction(text: str) -> str:
+    """``rtl`` or ``ltr``: the direction one line of the cover runs in (its first strong letter)."""
+    return text_direction(text) or "ltr"
 
 
 def book_cover(book: Book, fonts: FontSet | None = None, *, strict: bool = False) -> CoverImage:

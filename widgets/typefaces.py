@@ -2,7 +2,8 @@
 
 The bundled faces (``widgets/fonts/``, SIL OFL) are Inter (sans: 400, 600, 700)
 and EB Garamond (serif: roman and italic). Between them they cover the Latin,
-Greek and Cyrillic scripts and common punctuation (see :data:`BUNDLED_SCRIPTS`).
+Greek and Cyrillic scripts and common punctuation (see :data:`BUNDLED_SCRIPTS`;
+Latin Extended-B only in Inter).
 For any other script the author names a font in the catalog, per script
 (ISO 15924 code; ``Jpan`` and ``Kore`` stand for their scripts together)::
 
@@ -12,7 +13,7 @@ For any other script the author names a font in the catalog, per script
 
 Text is set in the bundled face first; a character the bundled faces lack is
 drawn with the first catalog font (in the catalog's order) that has it. Nothing
-falls back to whatever the machine has: :func:`font_problems` lists every
+falls back to whatever the machine has: ``widgets.print.checks`` lists every
 catalog character that no configured font can draw (with its field), and
 ``storefront check`` and every print build refuse such a catalog, so a piece
 never prints an empty box ("tofu").
@@ -25,14 +26,14 @@ import re
 import shutil
 import subprocess
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from fontTools import unicodedata as font_unicodedata
 
-from storefront.catalog import Book, Catalog, CatalogProblem, build_line_map
+from storefront.catalog import Catalog
 
 FONTS_DIR = Path(__file__).resolve().parent / "fonts"
 
@@ -66,17 +67,6 @@ _SCRIPT_CODE = re.compile(r"^[A-Z][a-z]{3}$")
 _FAMILY = re.compile(r"^[\w][\w .-]{0,62}$")
 # Never drawn: spaces, controls, joiners, variation selectors.
 _INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}
-
-
-def text_direction(text: str) -> str:
-    """``rtl`` when the first strong character of ``text`` is right-to-left, else ``ltr``."""
-    for ch in text:
-        kind = unicodedata.bidirectional(ch)
-        if kind in ("R", "AL"):
-            return "rtl"
-        if kind == "L":
-            return "ltr"
-    return "ltr"
 
 
 def _is_invisible(char: str) -> bool:
@@ -282,103 +272,6 @@ def _font_set(base: Path, items: tuple[tuple[str, str], ...]) -> FontSet:
     return FontSet(tuple(extras), tuple(problems))
 
 
-# --------------------------------------------------------------------------- the printed text
-
-
-def book_text(book: Book, index: int) -> Iterator[tuple[str, str]]:
-    """(key path, text) of every field of ``book`` a print piece or cover can show."""
-    at = f"books[{index}]"
-    yield f"{at}.title", book.title
-    if book.subtitle:
-        yield f"{at}.subtitle", book.subtitle
-    for n, author in enumerate(book.authors):
-        yield f"{at}.authors[{n}]", author
-    for n, person in enumerate(book.contributors):
-        yield f"{at}.contributors[{n}].name", person.name
-    yield f"{at}.description", book.description
-    yield f"{at}.pitch", book.pitch
-    if book.series:
-        yield f"{at}.series.name", book.series.name
-    for n, quote in enumerate(book.quotes):
-        yield f"{at}.quotes[{n}].text", quote.text
-        yield f"{at}.quotes[{n}].source", quote.source
-    for e, edition in enumerate(book.editions):
-        for o, offer in enumerate(edition.offers):
-            for name in ("reason", "note"):
-                value = getattr(offer, name)
-                if value:
-                    yield f"{at}.editions[{e}].offers[{o}].{name}", value
-
-
-def catalog_text(
-    catalog: Catalog, books: Iterable[Book] | None = None
-) -> Iterator[tuple[str, str]]:
-    """(key path, text) of everything printed from ``catalog`` (only ``books`` if given)."""
-    yield "site.title", catalog.site.title
-    yield "site.affiliate_disclosure", catalog.site.affiliate_disclosure
-    for n, vendor in enumerate(catalog.vendors.values()):
-        yield f"vendors[{n}].name", vendor.name
-    wanted = None if books is None else {b.slug for b in books}
-    for n, book in enumerate(catalog.books):
-        if wanted is None or book.slug in wanted:
-            yield from book_text(book, n)
-    for n, campaign in enumerate(catalog.campaigns):
-        yield f"campaigns[{n}].name", campaign.name
-        yield f"campaigns[{n}].headline", campaign.headline
-        if campaign.message:
-            yield f"campaigns[{n}].message", campaign.message
-    for n, method in enumerate(catalog.support):
-        yield f"support[{n}].name", method.name
-
-
-def _describe(chars: str) -> str:
-    shown = ", ".join(f"'{ch}' (U+{ord(ch):04X} {font_unicodedata.script(ch)})" for ch in chars[:8])
-    return shown + (f" and {len(chars) - 8} more" if len(chars) > 8 else "")
-
-
-def missing_glyphs(catalog: Catalog, books: Iterable[Book] | None = None) -> list[tuple[str, str]]:
-    """(key path, characters) of every field with characters no configured font can draw."""
-    fonts = font_set(catalog)
-    found = []
-    for path, text in catalog_text(catalog, books):
-        chars = fonts.missing(text)
-        if chars:
-            found.append((path, chars))
-    return found
-
-
-def uncovered_message(chars: str) -> str:
-    """What to tell the author about characters no font can draw."""
-    scripts = sorted({font_unicodedata.script(ch) for ch in chars})
-    return (
-        f"no configured font can draw {_describe(chars)}: name a font for "
-        f"{', '.join(scripts)} under [site.fonts] (the bundled fonts cover "
-        f"{', '.join(BUNDLED_SCRIPTS)})"
-    )
-
-
-def font_problems(catalog: Catalog) -> list[CatalogProblem]:
-    """Every font problem of ``catalog``, as ``storefront check`` prints them (with lines)."""
-    fonts = font_set(catalog)
-    found = list(fonts.problems)
-    found += [(path, uncovered_message(chars)) for path, chars in missing_glyphs(catalog)]
-    if not found:
-        return []
-    try:
-        lines = build_line_map(catalog.path.read_text(encoding="utf-8"))
-    except OSError:
-        lines = {}
-    return [CatalogProblem(catalog.path.name, _line(lines, p), p, m) for p, m in found]
-
-
-def _line(lines: Mapping[str, int], path: str) -> int | None:
-    while path:
-        if path in lines:
-            return lines[path]
-        path = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", path) if re.search(r"[.\[]", path) else ""
-    return None
-
-
 # --------------------------------------------------------------------------- measuring
 
 
@@ -409,6 +302,11 @@ def _face_paths(fonts: FontSet, family: str, style: str) -> list[Path]:
     return paths + [f.path for f in fonts.extras if f.path]
 
 
+@lru_cache(maxsize=64)
+def _faces(fonts: FontSet, family: str, style: str) -> tuple[Mapping[int, float], ...]:
+    return tuple(_metrics(path).advances for path in _face_paths(fonts, family, style))
+
+
 def text_width(
     text: str,
     size: float,
@@ -422,7 +320,7 @@ def text_width(
 
     Kerning and shaping are left out; callers keep a margin for them.
     """
-    faces = [_metrics(path).advances for path in _face_paths(fonts, family, style)]
+    faces = _faces(fonts, family, style)
     width = 0.0
     for ch in text:
         cp = ord(ch)

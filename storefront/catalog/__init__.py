@@ -11,6 +11,9 @@ The package, in reading order:
 - ``convert``: one converter per kind of value (text, slug, URL, money, file...);
 - ``spec``: derives each table's checks from the fields' metadata;
 - ``territory``: the one set of countries and groups (``EU``) for catalog and links;
+- ``marketplace``: which country's Amazon or Audible store a URL is on (affiliate tags);
+- ``header``: the grammars of the response headers catalog values reach;
+- ``nesting``: refuses TOML nested too deeply before the parser recurses;
 - ``lines``: the TOML line map behind every ``file:line``;
 - ``reader``: nested tables, cross-references and context-dependent defaults;
 - ``load``: file and TOML syntax, then the reader.

@@ -5,6 +5,5 @@
 * :mod:`.document` — editing the catalog TOML with tomlkit (comments and order kept);
 * :mod:`.history` — atomic saves, every previous version, diffs, restores, and the
   catalog versions kept in the database for several app servers;
-* :mod:`.pieces` — building a campaign's print pieces in the background;
 * :mod:`.linkreport` — the last ``storefront links check`` result.
 """

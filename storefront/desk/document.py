@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import tomlkit
-from tomlkit.items import AoT, Comment, Table, Whitespace
+from tomlkit.items import AoT, Array, Comment, Table, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
 from ..catalog import CatalogProblem
@@ -310,6 +310,21 @@ def _set(table: Table, key: str, value: Any, created: list | None = None) -> Non
         inline.update(value)
         value = inline
     elif isinstance(value, list) and value and isinstance(value[0], dict):
+        existing = node.get(last)
+        if isinstance(existing, Array):
+            # Item by item, so the array keeps its layout and comments (contributors).
+            for i, item in enumerate(value):
+                if i < len(existing) and isinstance(existing[i], Mapping):
+                    for k, v in item.items():
+                        if existing[i].get(k) != v:
+                            existing[i][k] = v
+                else:
+                    inline = tomlkit.inline_table()
+                    inline.update(item)
+                    existing.append(inline)
+            while len(existing) > len(value):
+                del existing[len(existing) - 1]
+            return
         array = tomlkit.array()
         for person in value:
             inline = tomlkit.inline_table()

@@ -38,6 +38,13 @@ SITE = (
     Field("base_url", "Public address", "url", help="e.g. https://books.example.com"),
     Field("affiliate_disclosure", "Affiliate disclosure", "textarea"),
     Field("frame_ancestors", "Sites that may frame the card", "lines", help="One per line."),
+    Field(
+        "fonts",
+        "Fonts for other scripts",
+        "map",
+        help="One per line: Arab = fonts/NotoNaskhArabic.ttf (a file next to the catalog) "
+        "or a font family name.",
+    ),
 )
 
 VENDOR = (
@@ -112,6 +119,7 @@ QUOTE = (
     Field("source", "Source", required=True),
     Field("url", "Source URL", "url"),
     Field("featured", "Featured quote", "bool"),
+    Field("language", "Language", help="Empty: read from the text, e.g. de."),
 )
 
 SUPPORT = (

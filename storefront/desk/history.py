@@ -210,7 +210,8 @@ class CatalogFiles:
             self.validate(text)
             return self._write(current, text, summary)
 
-    def _write(self, current: str, text: str, summary: str) -> Entry:
+    def _replace(self, current: str, text: str, summary: str) -> Entry:
+        """Keep both versions, replace the file atomically, and log the save."""
         before, after = self.keep(current), self.keep(text)
         entries = self.entries()
         entry = Entry(
@@ -224,6 +225,10 @@ class CatalogFiles:
         self.root.mkdir(parents=True, exist_ok=True)
         with self.log.open("a", encoding="utf-8") as f:
             f.write(json.dumps(entry.__dict__) + "\n")
+        return entry
+
+    def _write(self, current: str, text: str, summary: str) -> Entry:
+        entry = self._replace(current, text, summary)
         self.publish(text, summary)
         return entry
 
@@ -302,19 +307,7 @@ class CatalogFiles:
                 logger.error("catalog version %s from the database is invalid: %s", row.id, exc)
                 self._mark_synced(row.id)
                 return False
-            before, after = self.keep(current), self.keep(row.text)
-            entries = self.entries()
-            entry = Entry(
-                number=(entries[-1].number + 1) if entries else 1,
-                at=datetime.now(UTC).isoformat(timespec="seconds"),
-                summary=f"from another server: {row.summary}",
-                before=before,
-                after=after,
-            )
-            write_atomic(self.path, row.text.encode("utf-8"))
-            self.root.mkdir(parents=True, exist_ok=True)
-            with self.log.open("a", encoding="utf-8") as f:
-                f.write(json.dumps(entry.__dict__) + "\n")
+            self._replace(current, row.text, f"from another server: {row.summary}")
             self._mark_synced(row.id)
         logger.info("catalog version %s applied from the database", row.id)
         return True
@@ -346,8 +339,10 @@ class CatalogSync:
             except Exception as exc:  # the database may be down: try again later
                 logger.warning("catalog sync: %s", exc)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout)
 
 
 def make_engine(url: str) -> Engine:

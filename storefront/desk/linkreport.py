@@ -12,17 +12,14 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..settings import instance_folder
+
 REPORT_FILE = "links-report.json"
 
 
 def instance_path() -> Path:
     """The app's instance folder, as ``create_app`` finds it (``STOREFRONT_INSTANCE_PATH``)."""
-    configured = os.environ.get("STOREFRONT_INSTANCE_PATH")
-    if configured:
-        return Path(configured)
-    from flask import Flask  # only for Flask's own rule of where the instance folder is
-
-    return Path(Flask("storefront.app").instance_path)
+    return instance_folder()
 
 
 def save_report(run: dict, catalog_version: str, folder: Path | None = None) -> Path:

@@ -59,10 +59,20 @@ class DatabaseThread:
         since = self._busy_since
         return 0.0 if since is None else time.monotonic() - since
 
+    def stop(self) -> None:
+        """End the thread once the jobs before this call are done (a new job restarts it)."""
+        if self._pid == os.getpid():
+            with self._lock:
+                self._queue.put(None)
+                self._pid = 0
+
     def _run(self) -> None:
         jobs = self._queue
         while True:
-            job, future = jobs.get()
+            item = jobs.get()
+            if item is None:
+                return
+            job, future = item
             if not future.set_running_or_notify_cancel():
                 continue
             self._busy_since = time.monotonic()

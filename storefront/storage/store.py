@@ -47,6 +47,7 @@ def _after_fork() -> None:
     for store in list(_stores):
         store._conn = None
         store._conn_generation = -1
+        store._unchecked = []
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -292,6 +293,7 @@ class ClickStore:
         # The database thread's connection is closed on that thread, if it answers.
         with contextlib.suppress(Exception):
             self._thread.submit(self._drop_connection).result(timeout=max(self.budget, 1.0))
+        self._thread.stop()
         self.engine.dispose()
 
     # -- health
@@ -304,11 +306,14 @@ class ClickStore:
         clicks go to the spool now; ``spooled``: how many clicks wait in the spool.
         """
         database = "unreachable"
-        if self._thread.busy_for() < self.budget and not self.breaker.is_open:
+        # An open breaker is asked again only at its retry time (this is a probe too).
+        if self._thread.busy_for() < self.budget and self.breaker.allows(time.monotonic()):
             future = self._thread.submit(self._probe)
             try:
                 future.result(timeout=max(self.budget, 0.25))
                 database = "ok"
+                if self.breaker.success():
+                    logger.warning("click database answers again (health check)")
             except TimeoutError:
                 self._trip("no answer to the health check")
             except Exception as exc:  # noqa: BLE001 - reported, and the breaker opens

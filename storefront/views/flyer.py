@@ -22,7 +22,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from widgets.print import (
     PIECES,
     FlyerError,
-    FlyerFitError,
+    FlyerTextError,
     build_piece,
     flyer_piece,
     output_name,
@@ -106,8 +106,8 @@ def _send_piece(book: Book, piece: str, campaign_slug: str | None, *, max_age: i
     try:
         with _build_lock:
             rendered = print_cache().get(key, catalog, at, build)
-    except FlyerFitError as exc:
-        # The catalog's text does not fit the page: the author must shorten it.
+    except FlyerTextError as exc:
+        # The catalog's text does not fit the page or has no font: the author must change it.
         logger.error("cannot build %s: %s", piece, exc)
         abort(422, f"This piece cannot be printed from the catalog as it is: {exc}.")
     except FlyerError as exc:

@@ -30,7 +30,7 @@
       .then(function (s) {
         show(s);
         if (s.state === "running") { setTimeout(poll, 400); }
-        else if (s.state === "done" || s.state === "failed") { window.location.reload(); }
+        else { window.location.reload(); }
       });
   }
 

@@ -9,8 +9,9 @@ The modules, in the order a piece goes through them: :mod:`.pieces` (which piece
 exist, their sizes and fitted fields), :mod:`.layout` (campaign scope, template
 context, HTML and CSS, content digest; no WeasyPrint), :mod:`.fit` (text
 fitting), :mod:`.render` (WeasyPrint and pdfium, one font configuration per
-process), :mod:`.fonts` (the bundled faces), :mod:`.campaign` (a whole campaign
-into a folder).
+process), :mod:`.campaign` (a whole campaign
+into a folder), :mod:`.checks` (what `storefront check` verifies); the fonts are
+:mod:`widgets.typefaces`.
 
 The stable entry points, called the same way by ``storefront flyers``, the web
 views and the author's desk::
@@ -34,9 +35,10 @@ views and the author's desk::
 
 Both raise :class:`FlyerError` for what the caller asked wrongly (an unknown
 campaign, book or piece; ``.option`` names the option) and
-:class:`FlyerFitError` (a ``FlyerError``) for catalog text that does not fit a
-piece even at its smallest size, naming the piece and the field. A campaign
-piece shows the campaign as on its first day.
+:class:`FlyerTextError` (a ``FlyerError``) for catalog text that cannot be printed
+as it is, naming the piece and the field: characters no configured font can
+draw, or (:class:`FlyerFitError`) text that does not fit even at its smallest
+size. A campaign piece shows the campaign as on its first day.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from .pieces import (
     PIECES,
     FlyerError,
     FlyerFitError,
+    FlyerTextError,
     Piece,
     flyer_piece,
     get_piece,
@@ -62,6 +65,7 @@ __all__ = [
     "PIECES",
     "FlyerError",
     "FlyerFitError",
+    "FlyerTextError",
     "Piece",
     "PieceJob",
     "Summary",

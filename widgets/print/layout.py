@@ -17,20 +17,28 @@ from functools import cache, lru_cache
 from importlib.metadata import version as package_version
 from urllib.parse import urlsplit
 
-from markupsafe import Markup
-
 from storefront.catalog import Book, Campaign, Catalog, Quote, Vendor
 from storefront.presentation import BookView, present_book
 from storefront.pricing import campaign_covers, utcnow
 from storefront.templating import render
 from storefront.urls import Urls
 
-from ..cover import CoverFitError, book_cover, cover_layout
+from ..cover import CoverFitError, book_cover, cover_layout, line_direction
 from ..qr import qr_svg
 from ..reproducible import code_digest as tree_digest
 from ..reproducible import source_date
-from ..typefaces import FontSet, font_set, missing_glyphs, text_direction, uncovered_message
-from .pieces import PIECES, FlyerError, FlyerFitError, Piece, get_piece, output_name
+from ..textdir import Span
+from ..typefaces import FontSet, font_set
+from .checks import missing_glyphs, uncovered_message
+from .pieces import (
+    PIECES,
+    FlyerError,
+    FlyerFitError,
+    FlyerTextError,
+    Piece,
+    get_piece,
+    output_name,
+)
 
 # Vendors a bookstore or library will not display: Amazon and its brands.
 AMAZON_BRANDS = ("amazon", "audible", "kindle")
@@ -133,6 +141,7 @@ def piece_context(
 ) -> dict:
     """Return the template context of ``piece`` for ``book`` as it is at ``at``."""
     fonts = font_set(catalog)
+    page = Span.of(catalog.site.language)
     shown_book = without_amazon(catalog, book) if piece.bookstore else book
     view: BookView = present_book(
         catalog, shown_book, at, urls, src=piece.src, campaign=campaign.slug if campaign else None
@@ -164,13 +173,17 @@ def piece_context(
         "sale": view.sale,
         "kicker": shown.name if shown else catalog.site.title,
         "headline": shown.headline if shown else book.pitch,
+        "headline_lang": catalog.site.language if shown else book.language,
         "giving": catalog.support if shown and shown.kind == "fundraiser" else (),
         "quote_columns": split_quotes(book.quotes),
         "featured": book.featured_quote,
         "cover": cover,
         "cover_src": cover_src,
-        "direction": text_direction,
-        "dir_attr": dir_attr,
+        "direction": line_direction,
+        # lang/dir for catalog text whose language or direction differs from the
+        # page's (the templates' own words are in the site's language).
+        "page": page,
+        "dir_attr": page.attrs,
         "qr_src": _qr_data_uri(qr_url),
         "qr_url": qr_url,
         "link_url": urls.chooser(book.slug, src=piece.src, campaign=tag, absolute=True),
@@ -187,12 +200,6 @@ def piece_context(
     }
 
 
-def dir_attr(text: str | None) -> Markup:
-    """`` dir="rtl"`` for right-to-left catalog text (the pieces are laid out left to right)."""
-    # Safe: one of two fixed strings; the text itself is never part of the markup.
-    return Markup(' dir="rtl"') if text and text_direction(text) == "rtl" else Markup("")
-
-
 def check_fonts(catalog: Catalog, book: Book, piece: Piece, fonts: FontSet) -> None:
     """Refuse to print text no configured font can draw (it would print as empty boxes)."""
     problems = list(fonts.problems)
@@ -200,7 +207,7 @@ def check_fonts(catalog: Catalog, book: Book, piece: Piece, fonts: FontSet) -> N
     if problems:
         path, message = problems[0]
         more = f" (and {len(problems) - 1} more: run storefront check)" if len(problems) > 1 else ""
-        raise FlyerError(f"{piece.name} for book '{book.slug}': {path}: {message}{more}")
+        raise FlyerTextError(piece.name, book.slug, path, f"{path}: {message}{more}")
 
 
 @cache

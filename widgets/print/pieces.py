@@ -29,8 +29,8 @@ class FlyerError(Exception):
         return (type(self), (str(self), self.option))
 
 
-class FlyerFitError(FlyerError):
-    """Text does not fit its box even at the smallest allowed size."""
+class FlyerTextError(FlyerError):
+    """The catalog's text cannot be printed as it is: the author must change ``field``."""
 
     def __init__(self, piece: str, book: str, field: str, detail: str):
         self.piece = piece
@@ -42,6 +42,10 @@ class FlyerFitError(FlyerError):
     def __reduce__(self):
         # Raised in worker processes: pickle the fields, not the formatted message.
         return (type(self), (self.piece, self.book, self.field, self.detail))
+
+
+class FlyerFitError(FlyerTextError):
+    """Text does not fit its box even at the smallest allowed size."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from ...desk.fields import KINDS, kind_of
 from ...desk.history import ChangedOnDisk, SaveError
 from ...pricing import format_instant, format_money, price_offer
 from .. import storefront
-from . import bp, desk, page
+from .base import bp, desk, page
 from .editing import current, label_for, try_catalog
 
 _INDEX = re.compile(r"\[(\d+)\]$")

@@ -17,7 +17,7 @@ from ...desk import document
 from ...desk.fields import TITLES, Field, array_kind, kind_of
 from ...desk.history import ChangedOnDisk, Invalid, ReadOnlyCatalog, SaveError, digest
 from .. import storefront
-from . import bp, desk, page
+from .base import bp, desk, page
 from .campaigns import campaign_preview, duplicate_values
 from .editing import current, fields_for, label_for, try_catalog
 
@@ -261,6 +261,3 @@ def remove(path: str):
         return redirect(url_for("desk.overview"))
     flash(f"Removed {label} (history #{entry.number}: restore brings it back).", "success")
     return redirect(url_for("desk.overview"))
-
-
-from . import campaigns, uploads  # noqa: E402, F401  (campaign actions; cover and sample)

@@ -12,12 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from ...catalog import Campaign, Catalog
 from ...clickdb import get_click_store
 from ...desk.linkreport import load_report
-from ...desk.pieces import is_current, pieces_folder
 from ...pricing import active_campaigns, book_prices, format_instant, format_money, price_window
 from ...stats import click_stats, daily, totals
 from ...storage import StorageError
 from .. import storefront
-from . import bp, page
+from .base import bp, page
+from .builds import is_current, pieces_folder
 
 logger = logging.getLogger(__name__)
 

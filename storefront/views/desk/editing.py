@@ -8,7 +8,7 @@ from ...catalog import Catalog, CatalogError, parse_catalog
 from ...desk import document
 from ...desk.fields import KINDS, TITLES, Field, kind_of
 from ...desk.history import digest
-from . import desk
+from .base import desk
 
 
 def fields_for(kind: str, catalog: Catalog | None) -> tuple[Field, ...]:

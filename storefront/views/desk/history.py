@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 
 from ...desk.history import ChangedOnDisk, SaveError, digest, unified_diff
-from . import bp, desk, page
+from .base import bp, desk, page
 
 
 @bp.get("/history")
@@ -21,8 +21,15 @@ def history():
     )
 
 
-@bp.get("/history/<int:number>")
-def history_entry(number: int):
+def save_number(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        abort(404, f"No save '{text}' in the history.")
+    return int(text)
+
+
+@bp.get("/history/<number>")
+def history_entry(number: str):
+    number = save_number(number)
     files = desk().files
     entry = files.entry(number)
     if entry is None:
@@ -41,8 +48,9 @@ def history_entry(number: int):
     )
 
 
-@bp.post("/history/<int:number>/restore")
-def restore(number: int):
+@bp.post("/history/<number>/restore")
+def restore(number: str):
+    number = save_number(number)
     files = desk().files
     try:
         entry = files.restore(number, request.form.get("base", ""))

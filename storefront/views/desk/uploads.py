@@ -20,7 +20,7 @@ from widgets.markdown import ChapterError, render_chapter
 from ...desk import document
 from ...desk.fields import BOOK
 from ...desk.history import SaveError, write_atomic
-from . import bp, desk, page
+from .base import bp, desk, page
 from .editing import current, kind_of
 
 MAX_COVER = 5 * 1024 * 1024

@@ -9,6 +9,7 @@ process can answer a poll.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
@@ -21,13 +22,14 @@ from pathlib import Path
 from widgets.print import FlyerError, build_campaign, prepare_jobs, select_books
 from widgets.print.campaign import MANIFEST, load_manifest
 
-from ..catalog import Catalog
-from ..urls import Urls
-from .history import write_atomic
+from ...catalog import Catalog
+from ...desk.history import write_atomic
+from ...urls import Urls
 
 logger = logging.getLogger(__name__)
 
 STATUS_FILE = ".desk-build.json"
+LOCK_FILE = ".desk-build.lock"  # held (flock) by the process that builds, for as long as it does
 _running: dict[Path, threading.Thread] = {}
 _lock = threading.Lock()
 
@@ -36,11 +38,29 @@ def pieces_folder(instance_path: str | os.PathLike, campaign: str) -> Path:
     return Path(instance_path) / "desk" / "pieces" / campaign
 
 
+def _try_lock(folder: Path):
+    """The build lock of ``folder`` as an open file, or None when another build holds it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / LOCK_FILE, "a+b")  # noqa: SIM115  (closed by the build)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
 def read_status(folder: Path) -> dict:
+    """The last build's progress; a "running" build whose process is gone is "interrupted"."""
     try:
         data = json.loads((folder / STATUS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"state": "none", "done": 0, "total": 0, "files": [], "failed": []}
+    if data.get("state") == "running":
+        lock = _try_lock(folder)
+        if lock is not None:  # nobody builds: the server stopped mid-build
+            lock.close()
+            data["state"] = "interrupted"
     return data
 
 
@@ -83,6 +103,9 @@ def start_build(catalog: Catalog, campaign, urls: Urls, at: datetime, folder: Pa
         thread = _running.get(folder)
         if thread is not None and thread.is_alive():
             return read_status(folder)
+        lock = _try_lock(folder)
+        if lock is None:  # another server process is building this campaign
+            return read_status(folder)
         status = {
             "state": "running",
             "campaign": campaign.slug,
@@ -114,20 +137,15 @@ def start_build(catalog: Catalog, campaign, urls: Urls, at: datetime, folder: Pa
             except (FlyerError, OSError) as exc:  # shown on the page, never a 500
                 logger.warning("building the pieces of %s failed: %s", campaign.slug, exc)
                 status.update(state="failed", failed=[str(exc)])
-            status["files"] = built_files(folder)
-            _write_status(folder, status)
+            finally:
+                status["files"] = built_files(folder)
+                _write_status(folder, status)
+                lock.close()
 
         thread = threading.Thread(target=run, name=f"pieces-{campaign.slug}", daemon=True)
         _running[folder] = thread
         thread.start()
     return status
-
-
-def wait(folder: Path, timeout: float | None = None) -> None:
-    """Wait for the build in ``folder`` (tests and the CLI)."""
-    thread = _running.get(folder)
-    if thread is not None:
-        thread.join(timeout)
 
 
 def zip_pieces(folder: Path) -> bytes:

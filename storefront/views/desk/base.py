@@ -1,0 +1,257 @@
+"""The author's desk under ``/admin/``: sign-in, then everything the catalog holds.
+
+Security, in one place (every desk route passes :func:`guard`):
+
+* a signed session cookie (Flask's), ``HttpOnly``, ``SameSite=Lax``, ``Secure``
+  whenever the request came over https, scoped to ``/admin``;
+* the session names the *generation* it was issued in; signing out moves the
+  generation on (:class:`storefront.desk.auth.AuthStore`), so an old cookie no
+  longer opens anything;
+* every POST carries a CSRF token (Flask-WTF's, checked by :func:`check_csrf`);
+* wrong passwords are slowed (:class:`storefront.desk.auth.SignInThrottle`: 429
+  with ``Retry-After``);
+* nothing is cached (``no-store``), indexed or framed by another site.
+
+``/admin/stats`` keeps its bearer token for scripts (``views/admin.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from wtforms import ValidationError
+
+from ...desk.auth import AuthStore, SignInThrottle, secret_key
+from ...desk.history import CatalogFiles, CatalogSync, make_engine
+from ...storage import database_url
+from ...templating import render
+from .. import storefront
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("desk", __name__, url_prefix="/admin")
+
+# Routes open without a session (the sign-in form itself).
+PUBLIC = frozenset({"desk.login"})
+# Routes that may receive a larger body than the app's 64 KB limit.
+UPLOADS = {"desk.cover": 5 * 1024 * 1024}
+
+DESK_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+
+
+class DeskSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, marked ``Secure`` whenever the request came over https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(super().get_cookie_secure(app) or (request and request.is_secure))
+
+
+class Desk:
+    """The desk's per-app state: the password store, the throttle and the catalog files."""
+
+    def __init__(self, app: Flask):
+        self.auth = AuthStore(app.instance_path)
+        self.throttle = SignInThrottle()
+        sf = app.extensions["storefront"]
+        url = database_url(app.config.get("DATABASE_URL"), app.instance_path)
+        self.engine = make_engine(url)
+        self.files = CatalogFiles(sf.catalog.path, app.instance_path, self.engine)
+        self.sync = None
+        interval = float(app.config.get("CATALOG_SYNC_INTERVAL") or 0)
+        # One server with SQLite needs no sync; several share PostgreSQL (or any server
+        # database). Test apps start no thread: their tests call sync_once() themselves.
+        if interval > 0 and not url.startswith("sqlite") and not app.testing:
+            self.sync = CatalogSync(self.files, interval)
+            self.sync.start()
+
+
+def init_app(app: Flask) -> None:
+    """Session, CSRF and the catalog files.
+
+    ``STOREFRONT_SECRET_KEY`` signs the session (generated once into the instance folder
+    when not configured); ``STOREFRONT_CATALOG_SYNC_INTERVAL`` is how often several
+    servers look for a newer catalog version in the database (docs/desk.md). Behind a TLS
+    proxy, ``STOREFRONT_PROXY_COUNT`` lets the app see https, so the cookie is ``Secure``.
+    """
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key(app.instance_path)
+    if app.config.get("SESSION_COOKIE_NAME") in (None, "session"):
+        app.config["SESSION_COOKIE_NAME"] = "storefront_desk"
+    app.config["SESSION_COOKIE_PATH"] = "/admin"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if app.config.get("SESSION_COOKIE_SAMESITE") not in ("Lax", "Strict"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # bound by the session's own lifetime
+    app.session_interface = DeskSessionInterface()
+    app.extensions["desk"] = Desk(app)
+
+
+def desk() -> Desk:
+    return current_app.extensions["desk"]
+
+
+def is_signed_in() -> bool:
+    generation = session.get("desk")
+    return isinstance(generation, int) and generation == desk().auth.generation()
+
+
+def safe_next(target: str | None) -> str:
+    """Only a desk path of this site (no open redirect)."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/admin/")
+            and "\\" not in target
+            and not target.startswith("//")
+        ):
+            return target
+    return url_for("desk.dashboard")
+
+
+@bp.before_request
+def guard() -> Response | None:
+    limit = UPLOADS.get(request.endpoint or "")
+    if limit:
+        request.max_content_length = limit
+    if request.method == "POST":
+        check_csrf()
+    if request.endpoint in PUBLIC or is_signed_in():
+        return None
+    if request.method == "GET" and not request.path.endswith(".json"):
+        return redirect(url_for("desk.login", next=request.full_path.rstrip("?")))
+    response = jsonify(error="Unauthorized", message="Sign in to the desk first.")
+    response.status_code = 401
+    return response
+
+
+def check_csrf() -> None:
+    """Refuse a POST without this session's CSRF token (Flask-WTF's tokens and checks).
+
+    Done here, for the desk's blueprint only, rather than with ``CSRFProtect``: its
+    app-wide hook would run before every public request (and keep the fast path off).
+    Over https the Referer must be this site too, as ``CSRFProtect`` requires.
+    """
+    token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
+    try:
+        validate_csrf(token)
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0]) from None
+    if request.is_secure:
+        referrer = urlsplit(request.headers.get("Referer", ""))
+        if not referrer.netloc:
+            raise CSRFError("The referrer header is missing.")
+        if (referrer.scheme, referrer.netloc) != ("https", request.host):
+            raise CSRFError("The referrer does not match the host.")
+
+
+@bp.after_request
+def never_cache(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", DESK_CSP)
+    return response
+
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(error: CSRFError):
+    html = page(
+        "desk/message.html",
+        title="Form refused",
+        message=f"{error.description} Reload the page and send the form again.",
+    )
+    return html, 400
+
+
+def page(template: str, **context) -> str:
+    """Render a desk template with what every desk page needs."""
+    sf = storefront()
+    return render(
+        template,
+        site=sf.catalog.site,
+        signed_in=is_signed_in(),
+        csrf_token=generate_csrf(),
+        messages=_take_flashes(),
+        url_for=url_for,
+        request_path=request.path,
+        **context,
+    )
+
+
+def _take_flashes() -> list[tuple[str, str]]:
+    from flask import get_flashed_messages
+
+    return list(get_flashed_messages(with_categories=True))
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    d = desk()
+    error = None
+    status = 200
+    headers = {}
+    if not d.auth.has_password():
+        error = "No password is set yet: run `storefront admin set-password` on the server."
+        status = 503 if request.method == "POST" else 200
+    elif request.method == "POST":
+        client = client_address()
+        wait = d.throttle.retry_after(client)
+        if wait > 0:
+            error = f"Too many wrong passwords. Wait {int(wait) + 1} seconds and try again."
+            status = 429
+            headers["Retry-After"] = str(int(wait) + 1)
+        elif d.auth.verify(request.form.get("password", "")):
+            d.throttle.succeeded(client)
+            session.clear()
+            session.permanent = True
+            session["desk"] = d.auth.generation()
+            return redirect(safe_next(request.args.get("next")))
+        else:
+            d.throttle.failed(client)
+            error = "Wrong password."
+            status = 401
+    html = page("desk/login.html", error=error, next=request.args.get("next", ""), title="Sign in")
+    return html, status, headers
+
+
+@bp.post("/logout")
+def logout():
+    desk().auth.end_sessions()
+    session.clear()
+    flash("You are signed out. Every desk session has ended.", "info")
+    return redirect(url_for("desk.login"))
+
+
+@bp.get("/desk.js")
+def script() -> Response:
+    from ...templating import templates_dir
+
+    source = (templates_dir() / "desk" / "desk.js").read_text(encoding="utf-8")
+    return Response(source, mimetype="text/javascript")
