@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
+import pytest
 import xmlschema
 from bs4 import BeautifulSoup
+from flask import request_started
 
 from storefront import fastpath
 from storefront.cli import main
@@ -121,3 +123,38 @@ def test_export_writes_the_shelf_sitemap_feed_and_favicon(runner, tmp_path):
     assert not feedparser.parse((site / "feed.atom").read_bytes()).bozo
     manifest = json.loads((site / "manifest.json").read_text())
     assert "sitemap.xml" in json.dumps(manifest)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/authors/robert-zimmerman",
+        "/embed/shelf",
+        "/embed/shelf/fragment?author=robert-zimmerman",
+        "/sitemap.xml",
+        "/feed.atom",
+        "/favicon.ico",
+        "/robots.txt",
+    ],
+)
+def test_repeat_requests_are_replayed_without_flask(app, path):
+    seen: list[str] = []
+
+    def count(sender, **extra):
+        seen.append("run")
+
+    client = app.test_client()
+    request_started.connect(count, app)
+    try:
+        first = client.get(path)
+        again = [client.get(path) for _ in range(3)]
+    finally:
+        request_started.disconnect(count, app)
+    assert first.status_code == 200
+    assert len(seen) == 1
+    for response in again:
+        assert (response.status, sorted(response.headers.items()), response.data) == (
+            first.status,
+            sorted(first.headers.items()),
+            first.data,
+        )
