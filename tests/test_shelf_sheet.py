@@ -76,3 +76,14 @@ def test_backlist_command(runner, tmp_path):
     assert round(float(box.width)) == 595  # A4
     bad = runner.invoke(main, [*args, "--series", "nope"])
     assert bad.exit_code == 1 and "no series 'nope'" in bad.output
+
+
+def test_too_many_books_for_one_page_is_one_clear_error(tmp_path):
+    text = ZIMMERMAN.read_text(encoding="utf-8")
+    start = text.index('[[books]]\nslug = "leaving-earth"')
+    book = text[start : text.index('[[books]]\nslug = "universe-in-a-mirror"')]
+    copies = "".join(book.replace('"leaving-earth"', f'"copy-{i}"') for i in range(8))
+    path = tmp_path / "catalog.toml"
+    path.write_text(text[:start] + copies + text[start:], encoding="utf-8")
+    with pytest.raises(FlyerError, match="12 books do not fit on one backlist sheet"):
+        build_backlist(load_catalog(path), urls=Urls(BASE), at=AT)

@@ -21,7 +21,7 @@ from storefront.templating import render
 from storefront.urls import Urls
 
 from .cover import book_cover
-from .print import FlyerError, PieceJob, render_job
+from .print import FlyerError, FlyerFitError, PieceJob, render_job
 from .print.layout import without_amazon
 from .print.pieces import SHEETS
 from .qr import qr_svg
@@ -101,4 +101,11 @@ def build_backlist(
         created=source_date(created).strftime("%Y-%m-%dT%H:%M:%SZ"),
         digest=hashlib.sha256((html + css).encode()).hexdigest(),
     )
-    return render_job(job)
+    try:
+        return render_job(job)
+    except FlyerFitError as exc:
+        raise FlyerError(
+            f"{len(context['rows'])} books do not fit on one {piece.title}: {exc.detail}; "
+            "print one sheet per series (--series) or shorten the pitches",
+            "series",
+        ) from None
