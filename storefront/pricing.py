@@ -24,7 +24,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, get_currency_precision
@@ -69,21 +69,27 @@ class Price:
         return self.campaign.ends if self.campaign else None
 
 
-def quantize(amount: Decimal, currency: str) -> Decimal:
-    """Round ``amount`` half-up to the minor unit of ``currency``."""
+def quantize(amount: Decimal, currency: str, rounding: str = ROUND_HALF_UP) -> Decimal:
+    """Round ``amount`` (half-up unless told) to the minor unit of ``currency``."""
     places = get_currency_precision(currency)
-    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return amount.quantize(Decimal(1).scaleb(-places), rounding=rounding)
 
 
 def sale_amount(campaign: Campaign, list_price: Decimal, currency: str) -> Decimal:
-    """Return what ``campaign`` makes of ``list_price``, clamped to [0, list]."""
+    """Return what ``campaign`` makes of ``list_price``, clamped to [0, list].
+
+    A percent off is rounded down to the minor unit: "50% off" $5.99 is $2.99, never
+    more than the percentage promises (half-up would charge the reader $3.00).
+    """
     if campaign.percent_off is not None:
         amount = list_price * (_HUNDRED - campaign.percent_off) / _HUNDRED
+        rounding = ROUND_FLOOR
     elif campaign.sale_price is not None:
         amount = campaign.sale_price
+        rounding = ROUND_HALF_UP
     else:
         return list_price
-    return quantize(min(list_price, max(Decimal(0), amount)), currency)
+    return quantize(min(list_price, max(Decimal(0), amount)), currency, rounding)
 
 
 def _is_discount(campaign: Campaign, offer: Offer) -> bool:

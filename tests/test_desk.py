@@ -446,8 +446,8 @@ def test_new_campaign_shows_what_it_selects_and_warns_without_books(author, cata
     assert warning is not None
     rows = {tr["data-offer"]: tr.find_all("td") for tr in soup.select("tr[data-offer]")}
     assert set(rows) == {"ebookit", "kindle", "apple-ebook", "kobo-ebook", "bn", "google-ebook"}
-    # 50% of $5.99 is $2.995: the pricing function rounds half up, to $3.00.
-    assert rows["kindle"][4].text.strip() == "$3.00"
+    # 50% of $5.99 is $2.995: a percent off is rounded down, never above the promise.
+    assert rows["kindle"][4].text.strip() == "$2.99"
     form["books"] = ["genesis"]
     soup = BeautifulSoup(author.post("/admin/new/campaigns", data=form).text, "html.parser")
     assert soup.find(string=re.compile("selects every book")) is None

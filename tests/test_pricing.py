@@ -63,18 +63,20 @@ def test_sale_boundaries_are_half_open(tmp_path, at, expected):
 @pytest.mark.parametrize(
     "list_price, currency, discount, expected",
     [
-        ("5.99", "USD", "percent_off = 50", "3.00"),  # 2.995 rounds half-up
+        ("5.99", "USD", "percent_off = 50", "2.99"),  # 2.995: never more than 50% of the price
         ("5.99", "USD", "percent_off = 33", "4.01"),  # 4.0133 -> 4.01
         ("5.99", "USD", "percent_off = 100", "0.00"),
         ("5.99", "USD", 'sale_price = "2.99"', "2.99"),
         ("5.99", "USD", 'sale_price = "0"', "0.00"),
         ("5.99", "USD", 'sale_price = "7.99"', "5.99"),  # a "sale" never raises a price
         ("1999", "JPY", "percent_off = 15", "1699"),  # 1699.15 -> no minor unit
+        ("1999", "JPY", "percent_off = 5", "1899"),  # 1899.05 -> down, not up
+        ("0.99", "USD", "percent_off = 25", "0.74"),  # 0.7425 -> 0.74
         ("2.50", "EUR", "percent_off = 10", "2.25"),
-        ("9.995", "BHD", "percent_off = 50", "4.998"),  # three decimals: 4.9975 -> 4.998
+        ("9.995", "BHD", "percent_off = 50", "4.997"),  # three decimals: 4.9975 -> 4.997
     ],
 )
-def test_discounts_round_to_the_currency_minor_unit(
+def test_discounts_round_to_the_currency_minor_unit_never_above_the_percent(
     tmp_path, list_price, currency, discount, expected
 ):
     base = MINIMAL_CATALOG.replace(
