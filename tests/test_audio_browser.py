@@ -53,15 +53,19 @@ def page_in(chromium):
         # Console errors (a CSP refusal) and failed answers, but the favicon nobody links.
         page.on(
             "console",
-            lambda m: errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")
-            else None,
+            lambda m: (
+                errors.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None
+            ),
         )
         page.on(
             "response",
-            lambda r: errors.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico")
-            else None,
+            lambda r: (
+                errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
         )
         page.goto(url)
         return page, errors
