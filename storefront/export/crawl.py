@@ -106,8 +106,8 @@ def crawl(client, urls: ExportUrls, limit: int = MAX_FILES) -> Crawl:
         urls.document = name
         try:
             response = client.get(url)
-            response.get_data()  # read it all, then close what it streamed from (a file)
-            response.close()
+            body = response.get_data()  # read it all, then close what it streamed from (a file)
+            getattr(response, "close", lambda: None)()
         finally:
             urls.document = None
         if response.status_code != 200:
@@ -126,7 +126,7 @@ def crawl(client, urls: ExportUrls, limit: int = MAX_FILES) -> Crawl:
             # A static host sends a file by its extension: a wrong one would mislabel it.
             result.missing[url] = f"the app answers {media_type}, not what {name} says"
             continue
-        result.resources[url] = Resource(url, media_type, response.get_data(), name)
+        result.resources[url] = Resource(url, media_type, body, name)
         if len(result.resources) > limit:
             raise ExportError(f"more than {limit} files: is a page linking to endless URLs?")
     return result
