@@ -392,3 +392,28 @@ def test_export_copies_the_sample_beside_the_page(tmp_path, audio_catalog, spoke
     assert mutagen.File(sample).info.length > 2
     page = BeautifulSoup((sample.parent / "index.html").read_text(encoding="utf-8"), "html.parser")
     assert page.select_one("audio")["src"] == "sample.mp3"  # beside the page, on any host
+
+
+@pytest.mark.epubcheck
+@pytest.mark.slow
+def test_epub_with_the_sample_link_passes_epubcheck_with_no_message(tmp_path, audio_catalog):
+    from storefront.urls import Urls
+    from widgets.epub import build_sample
+
+    from .test_epub_check import epubcheck
+
+    catalog = load_catalog(audio_catalog)
+    path = tmp_path / "voyage.epub"
+    at = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    path.write_bytes(build_sample(catalog, catalog.book("voyage"), at, Urls(BASE)))
+    report = epubcheck(path)
+    assert [f"{m['ID']}: {m['message']}" for m in report["messages"]] == []
+    assert report["exit_code"] == 0
+
+
+def test_the_sample_route_leaves_the_fast_path_on(make_app, audio_catalog):
+    from storefront import fastpath
+
+    app = make_app(CATALOG=str(audio_catalog))
+    assert fastpath.refusals(app) == {}
+    assert "audio.audio_sample" not in fastpath.ROUTES  # Flask answers it: send_file
