@@ -93,7 +93,7 @@ STYLES: dict[str, str] = {
     "color:{muted}",
     "credits": "display:block;margin:4px 0 0;font-size:14px;color:{muted}",
     "audio": "display:block;width:100%;max-width:100%;margin:6px 0 0",
-    "transcript": "display:block;margin:4px 0 0;font-size:13px;color:{muted}",
+    "transcript": "display:block;margin:4px 0 8px;font-size:13px;color:{muted}",
     "pitch": "display:block;margin:8px 0 0;font-size:15px;color:{ink}",
     "sale": (
         "display:block;margin:10px 0 0;padding:6px 10px;border:0;border-left:4px solid {sale};"
