@@ -417,3 +417,13 @@ def test_the_sample_route_leaves_the_fast_path_on(make_app, audio_catalog):
     app = make_app(CATALOG=str(audio_catalog))
     assert fastpath.refusals(app) == {}
     assert "audio.audio_sample" not in fastpath.ROUTES  # Flask answers it: send_file
+
+
+@pytest.mark.parametrize("size", ["letter", "a4"])
+def test_flyers_name_the_narrator_and_length(audio_client, size):
+    from .test_flyer import pdf_text
+
+    response = fetch(audio_client, f"/books/voyage/flyer.pdf?size={size}")
+    assert response.status_code == 200, response.data[:300]
+    text = " ".join(pdf_text(response.data).split())
+    assert "Read by Jane <Reader> · 9 hr, 12 min" in text
