@@ -100,6 +100,14 @@ EDITION = (
     Field("published", "Published", "when"),
     Field("narrator", "Narrator", help="Audiobooks only."),
     Field("duration_minutes", "Length in minutes", "int", help="Audiobooks only."),
+    Field(
+        "audio_sample",
+        "Audio sample file",
+        help="Audiobooks only: MP3, M4A or Ogg next to the catalog.",
+    ),
+    Field(
+        "transcript", "Sample transcript", "textarea", help="Audiobooks only: the sample's words."
+    ),
 )
 
 OFFER = (
