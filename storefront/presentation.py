@@ -351,7 +351,7 @@ def book_json_ld(view: BookView) -> dict:
             example["audio"] = {
                 "@type": "AudioObject",
                 "name": f"Sample of {book.full_title}",
-                "contentUrl": urls.absolute(fmt.audio_sample),
+                "contentUrl": urls.audio_sample(book.slug, sample.extension, absolute=True),
                 "encodingFormat": sample.media_type,
                 "duration": sample.iso_duration,
                 **({"transcript": edition.transcript} if edition.transcript else {}),

@@ -392,6 +392,14 @@ def test_export_copies_the_sample_beside_the_page(tmp_path, audio_catalog, spoke
     assert mutagen.File(sample).info.length > 2
     page = BeautifulSoup((sample.parent / "index.html").read_text(encoding="utf-8"), "html.parser")
     assert page.select_one("audio")["src"] == "sample.mp3"  # beside the page, on any host
+    # What other sites show (the widget's fragment) and the JSON-LD name the public URL.
+    public = f"{BASE}/books/voyage/sample.mp3"
+    fragment = next(root.glob("embed/voyage/fragment/*.html")).read_text(encoding="utf-8")
+    assert BeautifulSoup(fragment, "html.parser").select_one("audio")["src"] == public
+    data = extruct.extract(str(page), base_url=BASE + "/", syntaxes=["json-ld"])["json-ld"]
+    (book,) = [item for item in data if item.get("@type") == "Book"]
+    (audiobook,) = [e for e in book["workExample"] if e["@type"] == "Audiobook"]
+    assert audiobook["audio"]["contentUrl"] == public
 
 
 @pytest.mark.epubcheck
