@@ -24,9 +24,11 @@ EXTENSIONS = tuple(suffix.lstrip(".") for suffix in AUDIO_TYPES)
 MAX_AGE = 3600  # an hour: the author may replace the file under the same name
 
 
-@bp.get(f"/books/<slug>/sample.<any({', '.join(EXTENSIONS)}):ext>")
+@bp.get("/books/<slug>/sample.<ext>")  # sample.epub is its own, static, rule
 def audio_sample(slug: str, ext: str) -> Response:
     """Send the audiobook edition's sample; 404 when the book has none of that type."""
+    if ext not in EXTENSIONS:
+        abort(404, f"No sample 'sample.{ext}': an audio sample is one of {', '.join(EXTENSIONS)}.")
     book = get_book(slug)
     edition = book.edition("audiobook")
     sample = edition.audio_sample if edition is not None else None
