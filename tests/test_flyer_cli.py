@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+import storefront.files
 from storefront.catalog import builtin_catalog_path
 from storefront.cli import main
 from tests.test_flyer import BASE, CAMPAIGN, LONG_CATALOG, pdf_text, qr_texts
 from widgets.print import PIECES
-from widgets.print import campaign as flyers_campaign
 
 ALL_FILES = sorted(f"genesis-{CAMPAIGN}-{name}{piece.extension}" for name, piece in PIECES.items())
 
@@ -204,7 +204,7 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(
     def crash(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(flyers_campaign.os, "replace", crash)
+    monkeypatch.setattr(storefront.files.os, "replace", crash)
     result = runner.invoke(main, [*args, "--force"])
     assert result.exit_code == 1
     assert "No space left on device" in result.output and "Traceback" not in result.output

@@ -99,6 +99,7 @@ LAYERS = (
             "storefront.territor*",
             "storefront.presentation",
             "storefront.templating",
+            "storefront.files",  # whole-file writes: no database, network or web
         ),
         WEB + IO,
         "the domain is a pure function of catalog and clock",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
+from ..files import write_atomic
 from ..urls import DEFAULT_BASE_URL, Urls
 from . import (
     base_url_option,
@@ -63,10 +62,6 @@ def _write_atomically(target: Path, data: bytes) -> None:
     if not folder.is_dir():
         raise click.ClickException(f"folder '{folder}' does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        write_atomic(target, data, mode=0o644)
     except OSError as exc:
         raise click.ClickException(f"cannot write '{target}': {exc.strerror or exc}") from None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from ..files import write_atomic
 
 AUTH_FILE = "desk-auth.json"
 SECRET_FILE = "secret_key"
@@ -36,17 +37,7 @@ class PasswordError(ValueError):
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` atomically to ``path``, readable by the owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, mode=0o600)
 
 
 def secret_key(instance_path: str | os.PathLike) -> str:

@@ -24,8 +24,6 @@ import hashlib
 import json
 import logging
 import os
-import stat
-import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +44,7 @@ from sqlalchemy import (
 )
 
 from ..catalog import Catalog, CatalogError, builtin_catalog_path, parse_catalog
+from ..files import write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -108,25 +107,6 @@ class Entry:
     summary: str
     before: str
     after: str
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically, keeping its permission bits."""
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class CatalogFiles:

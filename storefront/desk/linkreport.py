@@ -24,7 +24,7 @@ def instance_path() -> Path:
 
 def save_report(run: dict, catalog_version: str, folder: Path | None = None) -> Path:
     """Write a links check ``run`` (``LinkRun.to_dict()``) as the latest report."""
-    from .history import write_atomic
+    from ..files import write_atomic
 
     folder = folder or instance_path()
     folder.mkdir(parents=True, exist_ok=True)

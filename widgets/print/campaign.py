@@ -13,8 +13,6 @@ import hashlib
 import json
 import logging
 import multiprocessing
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -24,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from storefront.catalog import Book, Campaign, Catalog
+from storefront.files import write_atomic
 from storefront.urls import Urls
 
 from .layout import PieceJob, campaign_covers, prepare_piece, resolve_campaign
@@ -102,21 +101,6 @@ def load_manifest(out_dir: Path) -> dict[str, dict]:
         return {}
     files = data.get("files")
     return files if isinstance(files, dict) else {}
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _save_manifest(out_dir: Path, files: dict[str, dict]) -> None:

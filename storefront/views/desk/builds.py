@@ -23,7 +23,7 @@ from widgets.print import FlyerError, build_campaign, prepare_jobs, select_books
 from widgets.print.campaign import MANIFEST, load_manifest
 
 from ...catalog import Catalog
-from ...desk.history import write_atomic
+from ...files import write_atomic
 from ...urls import Urls
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ from widgets.markdown import ChapterError, render_chapter
 
 from ...desk import document
 from ...desk.fields import BOOK
-from ...desk.history import SaveError, write_atomic
+from ...desk.history import SaveError
+from ...files import write_atomic
 from .base import bp, desk, page
 from .editing import current, kind_of
 
