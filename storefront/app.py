@@ -26,7 +26,10 @@ logger = logging.getLogger(__name__)
 
 # One blueprint per module under storefront/views; each module has `bp`
 # and may have `init_app(app)` for teardown handlers or extra set-up.
-VIEW_MODULES = ("errors", "books", "sample", "embed", "go", "admin", "flyer", "desk")
+VIEW_MODULES = (
+    *("errors", "books", "sample", "embed", "go", "admin", "flyer", "desk"),
+    *("shelf", "feeds"),
+)
 
 
 # Every setting, as STOREFRONT_<NAME> in the environment or <NAME> in

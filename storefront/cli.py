@@ -30,6 +30,7 @@ LAZY_COMMANDS = {
     "stats": "storefront.commands.stats:stats",
     "export": "storefront.commands.export:export",
     "admin": "storefront.commands.admin:admin",
+    "backlist": "storefront.commands.backlist:backlist",
 }
 
 

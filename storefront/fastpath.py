@@ -54,7 +54,9 @@ from .state import Rendered
 from .views import REPLAY_MARK, HeaderHook, cache_control, etag_matches, rendered_response
 from .views import books as books_views
 from .views import embed as embed_views
+from .views import feeds as feeds_views
 from .views import go as go_views
+from .views import shelf as shelf_views
 from .views.tracking import find_offer
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,14 @@ ROUTES: dict[str, FastRoute] = {
     "embed.fragment": FastRoute(embed_views.fragment, frozenset({"slug"}), REPLAY),
     "embed.widget_js": FastRoute(embed_views.widget_js, frozenset(), REPLAY),
     "embed.oembed": FastRoute(embed_views.oembed, frozenset(), REPLAY),
+    "shelf.author": FastRoute(shelf_views.author, frozenset({"slug"}), REPLAY),
+    "shelf.series": FastRoute(shelf_views.series, frozenset({"slug"}), REPLAY),
+    "shelf.card": FastRoute(shelf_views.card, frozenset(), REPLAY),
+    "shelf.fragment": FastRoute(shelf_views.fragment, frozenset(), REPLAY),
+    **{
+        f"feeds.{name}": FastRoute(getattr(feeds_views, name), frozenset(), REPLAY)
+        for name in ("sitemap", "robots", "feed", "favicon")
+    },
     # HEAD too: a HEAD on a tracked link is recorded (as "head") like a GET.
     "go.go": FastRoute(
         go_views.go, frozenset({"book_slug", "offer_slug"}), CLICK, frozenset({"GET", "HEAD"})

@@ -23,6 +23,8 @@ PLACEMENTS = (
     "qr",
     "social",
     "email",
+    "shelf",
+    "sheet",
     "other",
 )
 LAYOUTS = ("card", "banner", "compact", "support")
@@ -179,3 +181,41 @@ class Urls:
     def oembed(self, url: str | None = None, *, absolute: bool = True) -> str:
         path = self._path("oembed", query={"url": url, "format": "json" if url else None})
         return self._maybe_absolute(path, absolute)
+
+    # -- the shelf (authors, series, the shelf card) and what the web expects
+
+    def author(self, author: str, *, absolute: bool = False) -> str:
+        return self._maybe_absolute(self._path("authors", author), absolute)
+
+    def author_photo(self, author: str, suffix: str, *, absolute: bool = False) -> str:
+        """The author's photo, ``/authors/<author>/photo.<jpg|png>``."""
+        return self._maybe_absolute(self._path("authors", author, f"photo.{suffix}"), absolute)
+
+    def series(self, series: str, *, absolute: bool = False) -> str:
+        return self._maybe_absolute(self._path("series", series), absolute)
+
+    def shelf_embed(
+        self, *, author: str | None = None, series: str | None = None, absolute: bool = True
+    ) -> str:
+        """The shelf card: several books (``author``'s, one ``series``'s, or every one)."""
+        path = self._path("embed", "shelf", query={"author": author, "series": series})
+        return self._maybe_absolute(path, absolute)
+
+    def shelf_fragment(
+        self, *, author: str | None = None, series: str | None = None, absolute: bool = True
+    ) -> str:
+        """The shelf card's markup and style alone, for ``widget.js``."""
+        query = {"author": author, "series": series}
+        return self._maybe_absolute(self._path("embed", "shelf", "fragment", query=query), absolute)
+
+    def sitemap(self, *, absolute: bool = True) -> str:
+        return self._maybe_absolute("/sitemap.xml", absolute)
+
+    def robots(self, *, absolute: bool = True) -> str:
+        return self._maybe_absolute("/robots.txt", absolute)
+
+    def feed(self, *, absolute: bool = True) -> str:
+        return self._maybe_absolute("/feed.atom", absolute)
+
+    def favicon(self, *, absolute: bool = False) -> str:
+        return self._maybe_absolute("/favicon.ico", absolute)

@@ -577,3 +577,22 @@ def test_a_refused_vendor_is_one_error_not_one_more_per_offer(tmp_path, vendor, 
     assert [p.path for p in problems] == [
         "vendors[1].slug" if vendor != "other" else "vendors[1].name"
     ], [str(p) for p in problems]
+
+
+@pytest.mark.parametrize(
+    "name", ["../outside.png", "covers/../../outside.png", "/tmp/x/outside.png"]
+)
+def test_a_file_outside_the_catalogs_folder_is_refused(tmp_path, name):
+    # Catalog files (covers, photos, samples) are served to readers: a path that leaves
+    # the catalog's folder could publish any file on the server.
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    (tmp_path / "outside.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    name = name.replace("/tmp/x", str(tmp_path))
+    text = MINIMAL_CATALOG.replace(
+        'description = "A book for tests. It has two sentences."',
+        f'description = "A book for tests. It has two sentences."\ncover = "{name}"',
+    )
+    (problem,) = problems_of(text, folder)
+    assert (problem.path, problem.line) == ("books[0].cover", line_of(text, "cover = "))
+    assert problem.message == f"'{name}' is outside the catalog's folder"

@@ -80,6 +80,7 @@ class Line:
     text: str
     y: float
     size: float
+    width: float  # as measured in the cover's own font (the SVG's textLength)
 
 
 def _tokens(text: str) -> list[str]:
@@ -205,7 +206,15 @@ def _layout_zone(
     for lines, size, style in setting:
         placed = []
         for line in lines:
-            placed.append(Line(line, round(y + size * 0.8, 1), round(size, 1)))
+            width = text_width(
+                line,
+                size,
+                fonts,
+                family=SERIF,
+                style=style.style,
+                letter_spacing=style.letter_spacing,
+            )
+            placed.append(Line(line, round(y + size * 0.8, 1), round(size, 1), round(width, 1)))
             y += size * style.line_height
         out.append(placed)
         if lines:

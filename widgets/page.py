@@ -5,17 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 
 from storefront.catalog import Catalog
-from storefront.presentation import BookView, present_book
+from storefront.presentation import BookView
 from storefront.templating import render
 from storefront.urls import Urls
+from widgets.shelf import render_shelf_page, shelf_nav
 
 
 def render_book_page(view: BookView) -> str:
     """Render the full book page (server-side: readable and buyable without JavaScript)."""
-    return render("books/page.html", view=view, site=view.site, urls=view.urls, book=view.book)
+    return render(
+        "books/page.html",
+        view=view,
+        site=view.site,
+        urls=view.urls,
+        book=view.book,
+        shelf_nav=shelf_nav(view),
+    )
 
 
 def render_index(catalog: Catalog, at: datetime, urls: Urls) -> str:
-    """Render the list of books."""
-    views = [present_book(catalog, book, at, urls, src="page") for book in catalog.books]
-    return render("books/index.html", views=views, site=catalog.site, urls=urls)
+    """Render the front page: the author's shelf (``widgets.shelf``)."""
+    return render_shelf_page(catalog, at, urls)

@@ -301,6 +301,9 @@ class FileField:
             if "://" in name:
                 raise Invalid(f"'{name}' must be a file next to the catalog, not a URL")
             resolved = (base / name).resolve()
+            if not resolved.is_relative_to(base.resolve()):
+                # Catalog files are served to readers: never one from elsewhere on the disk.
+                raise Invalid(f"'{name}' is outside the catalog's folder")
             if resolved.suffix.lower() not in self.types:
                 raise Invalid(f"'{name}' must be one of: {', '.join(sorted(self.types))}")
             if not resolved.is_file():

@@ -137,10 +137,26 @@ class Quote:
     language: str | None = spec(c.language, default=None)  # None: unknown, read from the text
 
 
+PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+
+
+@_model
+class Author:
+    """An ``[[authors]]`` entry; a store without any has one, from ``[site] author``."""
+
+    slug: str = spec(c.slug, required=True)
+    name: str = spec(c.text, required=True)
+    bio: str = spec(c.text, default="")  # one or two sentences: the shelf's and the card's
+    long_bio: str = spec(c.text, default="")  # the author page's
+    photo: Path | None = spec(c.FileField(PHOTO_TYPES), default=None)
+    links: tuple[str, ...] = spec(c.strings(c.http_url), default=())  # blog, Patreon...
+
+
 @_model
 class Series:
     name: str = spec(c.text, required=True)
     position: int | None = spec(c.positive_int, default=None)
+    slug: str = spec(c.slug)  # default: from the name ("Leaving Earth" -> "leaving-earth")
 
 
 @_model
@@ -157,10 +173,12 @@ class Book:
     series: Series | None = spec(nested=True, default=None)
     publisher: str | None = spec(c.text, default=None)
     published: date | None = spec(c.a_date, default=None)
+    year: int | None = spec(c.positive_int, default=None)  # when only the year is known
     sample_chapter: Path | None = spec(
         c.FileField({".md": "text/markdown"}, utf8_text=True), default=None
     )
     rights: str | None = spec(c.text, default=None)
+    by: tuple[str, ...] = spec(c.strings(c.slug), default=())  # [[authors]] slugs; default: by name
     editions: tuple[Edition, ...] = spec(required=True, nested=True)
     quotes: tuple[Quote, ...] = spec(nested=True, default=())
 
@@ -233,6 +251,7 @@ class Catalog:
     books: tuple[Book, ...] = spec(required=True, nested=True)
     campaigns: tuple[Campaign, ...] = spec(nested=True, default=())
     support: tuple[SupportMethod, ...] = spec(nested=True, default=())
+    authors: tuple[Author, ...] = spec(nested=True, default=())  # none: the site's author
     # Not errors: what `storefront check` points out (a sale that covers every book).
     warnings: tuple[CatalogProblem, ...] = ()
 

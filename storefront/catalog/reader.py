@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import convert as c
+from . import people
 from .errors import CatalogError, Invalid
 from .model import (
     Affiliate,
@@ -58,6 +59,8 @@ class CatalogReader:
         books = self.books(top.get("books", []), vendors, site)
         campaigns = self.campaigns(top.get("campaigns", []), tz, books, vendors)
         support = self.support(top.get("support", []))
+        authors = people.read_authors(self, top.get("authors", []))
+        books = people.link_books(self, books, authors, top.get("books"))
         if self.v.problems or site is None:
             raise CatalogError(sorted(self.v.problems, key=lambda p: p.line or 0))
         return Catalog(
@@ -69,6 +72,7 @@ class CatalogReader:
             books=tuple(books),
             campaigns=tuple(campaigns),
             support=tuple(support),
+            authors=tuple(authors),
         )
 
     def simple(self, cls: type) -> Callable[[Any, str], Any]:
@@ -170,7 +174,7 @@ class CatalogReader:
             if "series" in d:
                 s = self.table(Series, d["series"], f"{path}.series")
                 if s and has_required(Series, s):
-                    series = build(Series, s)
+                    series = build(Series, s, slug=s.get("slug") or people.slugify(s["name"]))
             if not has_required(Book, d):
                 return None
             description = d["description"]

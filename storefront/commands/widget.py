@@ -20,7 +20,10 @@ from . import (
 
 
 @click.command("widget")
-@click.argument("book")
+@click.argument("book", required=False)
+@click.option("--shelf", is_flag=True, help="The shelf card (several books) instead of BOOK's.")
+@click.option("--author", help="With --shelf: only this author's books (a slug).")
+@click.option("--series", help="With --shelf: only this series, in reading order (a slug).")
 @click.option("--layout", type=click.Choice(LAYOUTS), default="card", show_default=True)
 @click.option(
     "--theme",
@@ -44,7 +47,21 @@ from . import (
 )
 @catalog_option
 @now_option
-def widget(book, layout, theme, quote, formats, cta, base_url, output, catalog_path, now) -> None:
+def widget(
+    book,
+    shelf,
+    author,
+    series,
+    layout,
+    theme,
+    quote,
+    formats,
+    cta,
+    base_url,
+    output,
+    catalog_path,
+    now,
+) -> None:
     """Print the static HTML snippet of BOOK's promo card (inline styles, no script).
 
     Paste it into WordPress's Custom HTML block. Its buy links are the tracked /go/
@@ -55,6 +72,12 @@ def widget(book, layout, theme, quote, formats, cta, base_url, output, catalog_p
     from widgets.card import CardOptionError, build_card_view, parse_card, render_card_snippet
 
     catalog = open_catalog(catalog_path)
+    if shelf or author or series:
+        snippet = _shelf_snippet(catalog, book, author, series, base_url, now)
+        _write(snippet, output)
+        return
+    if book is None:
+        raise click.UsageError("name a BOOK, or give --shelf for the shelf card")
     found = find_book(catalog, book)
     try:
         layout, theme, options = parse_card(
@@ -79,6 +102,26 @@ def widget(book, layout, theme, quote, formats, cta, base_url, output, catalog_p
             " (a campaign starts or ends): regenerate the snippet then",
             err=True,
         )
+    _write(snippet, output)
+
+
+def _shelf_snippet(catalog, book, author, series, base_url, now) -> str:
+    from widgets.shelf import render_shelf_snippet
+
+    if book is not None:
+        raise click.UsageError("--shelf takes no BOOK: use --author or --series to choose")
+    if author and series:
+        raise click.UsageError("give --author or --series, not both")
+    url = public_base_url(base_url, catalog)
+    snippet = render_shelf_snippet(
+        catalog, resolve_now(now), Urls(url), author=author, series=series
+    )
+    if snippet is None:
+        raise click.UsageError(f"no {'author' if author else 'series'} '{author or series}'")
+    return snippet
+
+
+def _write(snippet: str, output: Path | None) -> None:
     if output is None:
         click.echo(snippet, nl=not snippet.endswith("\n"))
         return

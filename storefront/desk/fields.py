@@ -84,6 +84,8 @@ BOOK = (
     Field("language", "Language"),
     Field("publisher", "Publisher"),
     Field("published", "Published", "when", help="A date such as 1998-10-01."),
+    Field("year", "Year", "int", help="When only the year is known, e.g. 2003."),
+    Field("by", "Author slugs", "lines", help="[[authors]] slugs, one per line; empty: by name."),
     Field("rights", "Rights"),
     Field("series.name", "Series"),
     Field("series.position", "Number in the series", "int"),

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .. import catalog_shelf
 from ..catalog import Catalog
 from ..presentation import audio_sample_url
 from ..pricing import book_campaigns
@@ -49,6 +50,7 @@ def seed_urls(catalog: Catalog, urls: ExportUrls, at: datetime) -> list[str]:
     """
     urls.index()
     urls.widget_js()
+    seed_shelf(catalog, urls)
     for book in catalog.books:
         slug = book.slug
         urls.book(slug)
@@ -68,6 +70,24 @@ def seed_urls(catalog: Catalog, urls: ExportUrls, at: datetime) -> list[str]:
                 # widget.js asks for the card's fragment beside the iframe page.
                 urls.fragment(slug, layout=layout, theme=theme)
     return list(urls.named)
+
+
+def seed_shelf(catalog: Catalog, urls: ExportUrls) -> None:
+    """The shelf's pages and card, and what the web expects (sitemap, robots, feed, icon)."""
+    urls.sitemap()
+    urls.robots()
+    urls.feed()
+    urls.favicon()
+    urls.shelf_embed()
+    urls.shelf_fragment()
+    for who in catalog_shelf.authors(catalog):
+        urls.author(who.slug)
+        urls.shelf_embed(author=who.slug)
+        urls.shelf_fragment(author=who.slug)
+    for series in catalog_shelf.all_series(catalog):
+        urls.series(series.slug)
+        urls.shelf_embed(series=series.slug)
+        urls.shelf_fragment(series=series.slug)
 
 
 def crawl(client, urls: ExportUrls, limit: int = MAX_FILES) -> Crawl:

@@ -86,6 +86,50 @@ class DatabaseThread:
                 self._busy_since = None
 
 
+class GroupCommit:
+    """Commit every item waiting for the database thread in one transaction (group commit).
+
+    :meth:`submit` queues an item and returns a future that is resolved once the item is
+    committed (or fails with the write's error). While the thread is busy, items pile
+    up; its next job writes them all at once, so many concurrent readers cost one
+    commit instead of one each. Each caller still waits for its own item to be durable.
+    """
+
+    def __init__(self, thread: DatabaseThread, write: Callable[[list], Any]):
+        self._thread = thread
+        self._write = write
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._waiting: list[tuple[Any, Future]] = []
+        self._queued = False  # a flush job is on the thread's queue
+
+    def submit(self, item: Any) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if self._pid != os.getpid():  # a fork's copy may hold the parent's items
+                self._pid, self._waiting, self._queued = os.getpid(), [], False
+            self._waiting.append((item, future))
+            if not self._queued:
+                self._queued = True
+                self._thread.submit(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        with self._lock:
+            batch, self._waiting, self._queued = self._waiting, [], False
+        batch = [(item, f) for item, f in batch if f.set_running_or_notify_cancel()]
+        if not batch:
+            return
+        try:
+            self._write([item for item, _ in batch])
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
+            for _, future in batch:
+                future.set_exception(exc)
+        else:
+            for _, future in batch:
+                future.set_result(None)
+
+
 class Breaker:
     """A circuit breaker: closed (ask the database), or open until a retry time.
 

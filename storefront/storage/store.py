@@ -18,7 +18,6 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable
-from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -27,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..clicks import ClickEvent
 from ..spool import Spool
 from .engine import DEFAULT_TIMEOUT, StorageError, WriterLock, database_url, lock_path, make_engine
-from .guard import Breaker, DatabaseThread, SqliteFile
+from .guard import Breaker, DatabaseThread, GroupCommit, SqliteFile
 from .schema import ClickInsert, clicks, insert_if_absent, migrate
 
 logger = logging.getLogger(__name__)
@@ -93,6 +92,7 @@ class ClickStore:
         self._writer = WriterLock(lock_path(database)) if database else contextlib.nullcontext()
         self._file = SqliteFile(database, file_check) if database else None
         self._thread = DatabaseThread("storefront-click-writer")
+        self._batch = GroupCommit(self._thread, self._write)
         # The database thread's own connection, and the file generation it was opened in.
         self._conn = None
         self._conn_generation = -1
@@ -125,7 +125,7 @@ class ClickStore:
         now = time.monotonic()
         # A write still running past the budget means the database went silent.
         if self._thread.busy_for() < self.budget and self.breaker.allows(now):
-            future = self._thread.submit(partial(self._write, event))
+            future = self._batch.submit(event)
             try:
                 future.result(timeout=self.budget)
             except TimeoutError:
@@ -154,14 +154,18 @@ class ClickStore:
         if self.breaker.failure(reason):
             logger.warning("click database unavailable, spooling clicks: %s", reason)
 
-    def _write(self, event: ClickEvent) -> None:
-        """Commit one click (on the database thread only)."""
+    def _write(self, events: list[ClickEvent]) -> None:
+        """Commit clicks in one transaction (on the database thread only)."""
         conn = self._connection()
         try:
             with self._writer:
                 cursor = conn.cursor()
                 try:
-                    cursor.execute(self._insert.sql, self._insert.parameters(event))
+                    if len(events) == 1:
+                        cursor.execute(self._insert.sql, self._insert.parameters(events[0]))
+                    else:
+                        rows = [self._insert.parameters(event) for event in events]
+                        cursor.executemany(self._insert.sql, rows)
                 finally:
                     cursor.close()
                 conn.commit()
@@ -169,13 +173,12 @@ class ClickStore:
             self._drop_connection()
             raise
         if self._file is not None:
-            self._unchecked.append(event)
+            self._unchecked.extend(events)
             if self._file.moved():
                 # Written into a file that is no longer the database: write them again.
                 lost, self._unchecked = self._unchecked, []
                 self._recover_file()
-                for click in lost:
-                    self._write(click)
+                self._write(lost)
             elif self._file.checked:
                 self._unchecked.clear()
 

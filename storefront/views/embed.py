@@ -31,6 +31,7 @@ from ..state import Rendered, make_rendered
 from ..templating import render as render_template
 from . import header_hook, send_rendered, storefront
 from .books import get_book
+from .shelf import shelf_oembed
 
 bp = Blueprint("embed", __name__)
 
@@ -116,6 +117,8 @@ def oembed() -> Response:
     if not url:
         abort(400, "the url parameter is required: the address of a book page")
     book = book_for_url(catalog, sf.urls, url)
+    if book is None and (shelf := shelf_oembed(url)) is not None:
+        return shelf  # the shelf, an author's or a series page: the shelf card
     if book is None:
         abort(404, f"'{url}' is not a book page of {sf.urls.base_url}")
     asked = args.get("layout") or None

@@ -37,6 +37,20 @@
   }
 {% endif %}
 
+  // The shelf card: <div data-storefront-shelf data-author="slug"> (or data-series="slug").
+  function shelfUrl(el) {
+    var author = el.getAttribute("data-author"), series = el.getAttribute("data-series");
+{% if static_files %}
+    var name = author !== null ? "author-" + encodeURIComponent(author)
+      : series !== null ? "series-" + encodeURIComponent(series) : "index";
+    return root + "embed/shelf/fragment/" + name + ".html";
+{% else %}
+    var query = author !== null ? "?author=" + encodeURIComponent(author)
+      : series !== null ? "?series=" + encodeURIComponent(series) : "";
+    return root + "embed/shelf/fragment" + query;
+{% endif %}
+  }
+
   function load(url) {
     if (!pending[url]) {
       pending[url] = fetch(url, { credentials: "omit", mode: "cors" }).then(function (response) {
@@ -51,7 +65,8 @@
   function render(el) {
     if (el.shadowRoot || el.getAttribute("data-storefront-state")) return;
     el.setAttribute("data-storefront-state", "loading");
-    load(fragmentUrl(el)).then(function (html) {
+    var url = el.hasAttribute("data-storefront-shelf") ? shelfUrl(el) : fragmentUrl(el);
+    load(url).then(function (html) {
       var shadow = el.attachShadow({ mode: "open" });
       // The server escapes every catalog string; this script never assembles markup.
       // (Scripts inserted through innerHTML never run.)
@@ -80,8 +95,10 @@
 
   function scan(node) {
     if (node.nodeType !== 1) return;
-    if (node.hasAttribute("data-storefront-book")) render(node);
-    var cards = node.querySelectorAll("[data-storefront-book]");
+    if (node.hasAttribute("data-storefront-book") || node.hasAttribute("data-storefront-shelf")) {
+      render(node);
+    }
+    var cards = node.querySelectorAll("[data-storefront-book],[data-storefront-shelf]");
     for (var i = 0; i < cards.length; i++) render(cards[i]);
     var frames = node.tagName === "IFRAME" ? [node] : node.querySelectorAll("iframe");
     for (var j = 0; j < frames.length; j++) {

@@ -218,6 +218,29 @@ PIECES: dict[str, Piece] = {
 }
 
 
+def _backlist(size: str, bookstore: bool = False) -> Piece:
+    edition = "bookstore " if bookstore else ""
+    return Piece(
+        name=f"backlist{'-bookstore' if bookstore else ''}-{size}",
+        title=f"{edition}backlist sheet ({'US Letter' if size == 'letter' else 'A4'})",
+        template="shelf/sheet.html",
+        stylesheet="shelf/sheet.css",
+        src="sheet",
+        pages=1,
+        fits=(),
+        size=size,
+        bookstore=bookstore,
+        geometry=_GEOMETRY[size],
+    )
+
+
+# Several books on one page (widgets.shelf_sheet builds them): not per-book pieces,
+# so not in PIECES, which `storefront flyers` builds for each book.
+SHEETS: dict[str, Piece] = {
+    p.name: p for size in FLYER_SIZES for p in (_backlist(size), _backlist(size, True))
+}
+
+
 def get_piece(name: str) -> Piece:
     """Return the piece called ``name``; raise :class:`FlyerError` naming the known ones."""
     try:

@@ -24,7 +24,7 @@ from storefront.urls import Urls
 from ..typefaces import FONTS_DIR
 from .fit import fit_css, fit_document
 from .layout import PieceJob, prepare_piece
-from .pieces import PIECES, SOCIAL_HEIGHT, SOCIAL_WIDTH, FlyerError, Piece
+from .pieces import PIECES, SHEETS, SOCIAL_HEIGHT, SOCIAL_WIDTH, FlyerError, Piece
 
 # Tagged PDFs (structure tree, /Lang, title shown in the window) for screen readers.
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
@@ -90,7 +90,7 @@ class Renderer:
         """Lay out ``job``, fitting its text, and return the PDF (or PNG) bytes."""
         from weasyprint.urls import FatalURLFetchingError
 
-        piece = PIECES[job.piece]
+        piece = PIECES.get(job.piece) or SHEETS[job.piece]
         with self._lock:
             if len(self.images) > self._IMAGE_CACHE_LIMIT:
                 self.images.clear()

@@ -1,0 +1,111 @@
+"""The backlist sheet: every book (or one series) on one printed page, each with a QR code.
+
+For conventions and signings: cover, one line, the formats and a QR code to the
+tracked store chooser (``src=sheet``). The bookstore edition leaves Amazon out,
+as the bookstore flyers do. Rendered by the print pieces' WeasyPrint renderer
+(one font configuration per process); the piece is declared in
+``widgets.print.pieces.SHEETS``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import datetime
+
+from storefront import catalog_shelf as cs
+from storefront.catalog import Catalog
+from storefront.presentation import present_book
+from storefront.pricing import utcnow
+from storefront.templating import render
+from storefront.urls import Urls
+
+from .cover import book_cover
+from .print import FlyerError, FlyerFitError, PieceJob, render_job
+from .print.layout import without_amazon
+from .print.pieces import SHEETS
+from .qr import qr_svg
+from .reproducible import source_date
+from .typefaces import font_set
+
+
+def _data_uri(data: bytes, media_type: str) -> str:
+    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def sheet_name(*, size: str = "letter", bookstore: bool = False) -> str:
+    name = f"backlist{'-bookstore' if bookstore else ''}-{size}"
+    if name not in SHEETS:
+        raise FlyerError(f"unknown sheet size '{size}' (letter or a4)", "size")
+    return name
+
+
+def sheet_context(
+    catalog: Catalog, urls: Urls, at: datetime, *, series: str | None, bookstore: bool
+) -> dict:
+    if series is not None:
+        found = cs.series(catalog, series)
+        if found is None:
+            raise FlyerError(f"no series '{series}' in this catalog", "series")
+        books, title = list(found.books), found.name
+    else:
+        shelf = cs.present_shelf(catalog, at, urls)
+        books, title = [v.book for v in shelf.views], catalog.site.title
+    rows = []
+    for book in books:
+        shown = without_amazon(catalog, book) if bookstore else book
+        view = present_book(catalog, shown, at, urls, src="sheet")
+        qr_url = urls.chooser(book.slug, src="sheet", absolute=True)
+        cover = book_cover(book)
+        n = cs.neighbours(catalog, book)
+        rows.append(
+            {
+                "view": view,
+                "book": book,
+                "series": f"Book {n.number} of {n.series.name}" if n else None,
+                "formats": [f.label for f in view.formats],
+                "stores": sorted({o.vendor.name for o in view.offers}),
+                "qr_url": qr_url,
+                "qr_src": _data_uri(qr_svg(qr_url, for_print=True).encode(), "image/svg+xml"),
+                "cover_src": _data_uri(cover.data, cover.media_type),
+            }
+        )
+    return {"rows": rows, "title": title, "site": catalog.site, "bookstore": bookstore}
+
+
+def build_backlist(
+    catalog: Catalog,
+    *,
+    urls: Urls,
+    series: str | None = None,
+    bookstore: bool = False,
+    size: str = "letter",
+    at: datetime | None = None,
+    created: datetime | None = None,
+) -> bytes:
+    """The backlist sheet's PDF: every book (or ``series``), one page."""
+    piece = SHEETS[sheet_name(size=size, bookstore=bookstore)]
+    at = at or utcnow()
+    fonts = font_set(catalog)
+    context = sheet_context(catalog, urls, at, series=series, bookstore=bookstore)
+    html = render(piece.template, g=piece.geometry, piece=piece, **context)
+    css = render(piece.stylesheet, g=piece.geometry, piece=piece, fonts=fonts)
+    job = PieceJob(
+        piece=piece.name,
+        book=series or "backlist",
+        campaign=None,
+        html=html,
+        css=css,
+        fonts_css=fonts.face_css(),
+        font_files=fonts.font_files(),
+        created=source_date(created).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        digest=hashlib.sha256((html + css).encode()).hexdigest(),
+    )
+    try:
+        return render_job(job)
+    except FlyerFitError as exc:
+        raise FlyerError(
+            f"{len(context['rows'])} books do not fit on one {piece.title}: {exc.detail}; "
+            "print one sheet per series (--series) or shorten the pitches",
+            "series",
+        ) from None
