@@ -431,3 +431,86 @@ def test_readme_apt_packages_are_installed_by_ci():
     assert wanted <= ci_packages, (
         f"README.md asks for packages .ci/run does not install: {wanted - ci_packages}"
     )
+
+
+# ---------------------------------------------------------------- catalog keys
+
+
+def catalog_tables() -> dict[str, type]:
+    """Every catalog table by its TOML path ("books.editions.offers"), from the model's types."""
+    import dataclasses
+    import typing
+
+    from storefront.catalog import model
+    from storefront.catalog.spec import catalog_fields
+
+    def inner(hint) -> type | None:
+        for arg in (hint, *typing.get_args(hint)):
+            if dataclasses.is_dataclass(arg):
+                return arg
+            found = [a for a in typing.get_args(arg) if dataclasses.is_dataclass(a)]
+            if found:
+                return found[0]
+        return None
+
+    tables: dict[str, type] = {}
+
+    def walk(cls: type, path: str) -> None:
+        tables[path] = cls
+        hints = typing.get_type_hints(cls, vars(model))
+        for f in catalog_fields(cls):
+            child = inner(hints[f.name])
+            if child is not None:
+                walk(child, f"{path}.{f.name}".lstrip("."))
+
+    walk(model.Catalog, "")
+    return tables
+
+
+def documented_keys() -> dict[str, set[str]]:
+    """Keys shown in the docs' TOML examples, by table path (comments count: `# or x = 1`)."""
+    keys: dict[str, set[str]] = {}
+    for text in pages().values():
+        toml, path = False, ""
+        for line in text.splitlines():
+            if FENCE.match(line):
+                toml = not toml and line.strip().startswith(("```toml", "~~~toml"))
+                path = ""
+                continue
+            if not toml:
+                continue
+            header = re.match(r"^\s*\[\[?([\w.]+)\]\]?", line)
+            if header:
+                path = header.group(1)
+                keys.setdefault(path, set())
+                *parent, last = path.split(".")
+                keys.setdefault(".".join(parent), set()).add(last)
+                continue
+            code, _, comment = line.partition("#")
+            named = re.match(r"^\s*(\w+)\s*=\s*(.*)$", code)
+            if named:
+                keys.setdefault(path, set()).add(named.group(1))
+                inline = re.search(r"\{(.*)\}", named.group(2))
+                if inline:  # contributors = [{ name = "...", role = "..." }]
+                    sub = f"{path}.{named.group(1)}".lstrip(".")
+                    keys.setdefault(sub, set()).update(re.findall(r"(\w+)\s*=", inline.group(1)))
+            keys.setdefault(path, set()).update(re.findall(r"(?<![\w.])(\w+)\s*=", comment))
+    return keys
+
+
+def test_every_catalog_key_is_in_a_toml_example():
+    from storefront.catalog.spec import catalog_fields
+
+    tables = catalog_tables()
+    assert {"site", "books", "books.editions.offers"} <= set(tables)
+    shown = documented_keys()
+    missing = [
+        f"{path or '(top)'}: {f.name}"
+        for path, cls in tables.items()
+        for f in catalog_fields(cls)
+        if f.name not in shown.get(path, set())
+    ]
+    assert not missing, (
+        "catalog keys that no ```toml example in README.md or docs/ shows "
+        f"(docs/catalog.md is their reference): {missing}"
+    )
