@@ -303,6 +303,13 @@ CASES = [
         "narrator =",
     ),
     (
+        "transcript on an ebook",
+        replace('format = "ebook"', 'format = "ebook"\ntranscript = "Words."'),
+        "books[0].editions[0].transcript",
+        "only an audiobook has a transcript",
+        "transcript =",
+    ),
+    (
         "unknown country in a store map",
         append('[books.editions.offers.countries]\nQQ = "https://other.example/qq"\n'),
         "books[0].editions[0].offers[1].countries.QQ",

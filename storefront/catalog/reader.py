@@ -204,8 +204,10 @@ class CatalogReader:
             if only and f.name in d and fmt not in only:
                 formats = " or ".join(only)
                 article = "an" if formats[0] in "aeiou" else "a"
+                name = f.name.replace("_", " ")
+                field_article = "an" if name[0] in "aeiou" else "a"
                 self.v.error(
-                    f"{path}.{f.name}", f"only {article} {formats} has a {f.name.replace('_', ' ')}"
+                    f"{path}.{f.name}", f"only {article} {formats} has {field_article} {name}"
                 )
         offers = self.v.array(
             d.get("offers", []), f"{path}.offers", lambda x, p: self.offer(x, p, book, fmt, vendors)
