@@ -40,6 +40,13 @@ FAST = CheckConfig(
 )
 
 
+@pytest.fixture(autouse=True)
+def _instance_outside_the_checkout(_clear_storefront_env, monkeypatch, tmp_path):
+    # `links check` saves its report into the instance folder for the desk's dashboard:
+    # a test's report goes to its own folder, never the checkout's ./instance.
+    monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(tmp_path / "instance"))
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so the session's pool is exercised
     server: LinkServer
@@ -676,3 +683,15 @@ def test_table_prints_the_clean_form_of_a_junk_amazon_link(write_catalog):
     lines = render_table(run).splitlines()
     assert lines[:2] == ["first", "  amazon"]
     assert lines[4].strip() == "clean form: https://www.amazon.com/dp/B00TEST123"
+
+
+def test_a_full_check_saves_its_report_where_the_desk_reads_it(runner, link_catalog, tmp_path):
+    from storefront.desk.linkreport import load_report
+
+    result = runner.invoke(main, ["links", "check", "--catalog", link_catalog("/gone"), *FAST_ARGS])
+    assert result.exit_code == 1, result.output
+    report = load_report(tmp_path / "instance")
+    assert report is not None
+    assert report["run"]["broken"] == 1
+    (gone,) = [r for r in report["run"]["reports"] if r["url"].endswith("/gone")]
+    assert gone["book"] == "first" and gone["http_status"] == 410  # the test server's /gone

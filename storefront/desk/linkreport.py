@@ -12,6 +12,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..files import write_atomic
 from ..settings import instance_folder
 
 REPORT_FILE = "links-report.json"
@@ -24,8 +25,6 @@ def instance_path() -> Path:
 
 def save_report(run: dict, catalog_version: str, folder: Path | None = None) -> Path:
     """Write a links check ``run`` (``LinkRun.to_dict()``) as the latest report."""
-    from ..files import write_atomic
-
     folder = folder or instance_path()
     folder.mkdir(parents=True, exist_ok=True)
     body = {
