@@ -136,10 +136,10 @@ def group_alive(pgid: int) -> bool:
 @pytest.mark.slow
 def test_real_servers_are_measured_in_bounded_runs_and_always_stopped():
     require_executable("wrk")
-    from bench import harness
+    from bench import servers
 
     with serve_storefront() as base_url, serve_baseline() as baseline_url:
-        groups = dict(harness._SERVERS)
+        groups = dict(servers._SERVERS)
         baseline = run_wrk(baseline_url + "/bare", name="bare", duration=1, warmup=0.5)
         page = run_route(base_url, Route("page", "/books/genesis"), duration=1, warmup=0.5)
         with pytest.raises(BenchError, match="answered 404, expected 200"):
