@@ -42,10 +42,6 @@ class ClickEvent:
     kind: ClickKind = ClickKind.READER
     is_repeat: bool = False
 
-    @property
-    def is_reader(self) -> bool:
-        return self.kind == ClickKind.READER
-
     def row(self) -> dict:
         """The database row: ``at`` as naive UTC (the same in SQLite and PostgreSQL)."""
         # Spelled out: dataclasses.asdict deep-copies every value, a third of a click's cost.

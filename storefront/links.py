@@ -33,11 +33,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
-from .catalog import COUNTRIES, Book, Catalog, Offer, Vendor, country_code, lookup
+from .catalog import Book, Catalog, Offer, Vendor, country_code, lookup
 from .catalog.marketplace import is_amazon, marketplace_of
 
 # Readers are in countries; catalog maps may also name groups (storefront.catalog.territory).
-TERRITORIES = COUNTRIES
 
 _AMAZON_JUNK = frozenset(
     {

@@ -86,11 +86,11 @@ def _origin(scheme: str, hostname: str | None, port: int | None) -> tuple[str, i
     return ((hostname or "").lower(), None if port == default else port)
 
 
-def book_for_url(catalog: Catalog, urls: Urls, url: str) -> Book | None:
-    """Return the book whose page (or card) ``url`` is, or ``None`` when it is not ours.
+def site_path(urls: Urls, url: str) -> str | None:
+    """The path of ``url`` under the public base URL, or ``None`` when ``url`` is not ours.
 
-    The host and port must be those of the public base URL (either scheme: sites
-    move to https), and the path that of a book page under the base path.
+    The host and port must be those of the public base URL (either scheme: sites move
+    to https; a default port is the same as none), and the path under the base path.
     """
     try:
         parts = urlsplit(url.strip())
@@ -105,16 +105,23 @@ def book_for_url(catalog: Catalog, urls: Urls, url: str) -> Book | None:
     ):
         return None
     prefix = base.path.rstrip("/")
-    if not parts.path.startswith(prefix + "/"):
+    if parts.path != prefix and not parts.path.startswith(prefix + "/"):
         return None
-    match = _BOOK_PATH.fullmatch(parts.path[len(prefix) :])
+    return parts.path[len(prefix) :]
+
+
+def book_for_url(catalog: Catalog, urls: Urls, url: str) -> Book | None:
+    """Return the book whose page (or card) ``url`` is, or ``None`` when it is not ours."""
+    path = site_path(urls, url)
+    match = _BOOK_PATH.fullmatch(path) if path is not None else None
     return catalog.book(unquote(match[1])) if match else None
 
 
 _PIXELS = re.compile(r"[0-9]{1,6}")  # ASCII digits only: int() and isdigit() take "²", "٣"
 
 
-def _dimension(value: str | None, name: str) -> int | None:
+def parse_dimension(value: str | None, name: str) -> int | None:
+    """A ``maxwidth``/``maxheight`` value: ASCII digits above 0, or None when absent."""
     if value is None or value.strip() == "":
         return None
     value = value.strip()
@@ -137,7 +144,7 @@ def card_size(
     ``layout=None`` picks the richest layout whose card fits whole; a layout asked for
     is kept, its height capped at ``maxheight`` (the card then sends its real height).
     """
-    max_w, max_h = _dimension(maxwidth, "maxwidth"), _dimension(maxheight, "maxheight")
+    max_w, max_h = parse_dimension(maxwidth, "maxwidth"), parse_dimension(maxheight, "maxheight")
     if max_w is not None and max_w < MIN_WIDTH:
         raise OEmbedError(
             404, f"no card fits in maxwidth={max_w}: the narrowest card is {MIN_WIDTH} px wide"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from urllib.parse import unquote, urlsplit
 
 from markupsafe import Markup
@@ -18,6 +19,7 @@ from storefront.pricing import format_day
 from storefront.templating import render, templates_dir
 from storefront.urls import Urls
 from widgets.card import csp_hash, resize_script
+from widgets.oembed import CACHE_AGE, OEMBED_VERSION, site_path
 
 CARD_CSS = (templates_dir() / "shelf" / "card.css").read_text(encoding="utf-8")
 
@@ -117,6 +119,7 @@ def render_shelf_snippet(
     )
 
 
+@cache
 def shelf_card_csp(base_url: str, frame_ancestors: tuple[str, ...]) -> str:
     """The shelf card's policy: its own style, images and resize script; framed where allowed."""
     parts = urlsplit(base_url)
@@ -135,17 +138,10 @@ SHELF_WIDTH, ROW_HEIGHT, HEAD_HEIGHT = 320, 96, 56
 
 def shelf_for_url(catalog: Catalog, urls: Urls, url: str) -> tuple[str | None, str | None] | None:
     """``(author, series)`` when ``url`` is our shelf, an author or a series page; else None."""
-    try:
-        parts, base = urlsplit(url.strip()), urlsplit(urls.base_url)
-        same = (parts.hostname or "").lower() == (base.hostname or "").lower() and (
-            parts.port or None
-        ) == (base.port or None)
-    except ValueError:
+    path = site_path(urls, url)
+    if path is None:
         return None
-    prefix = base.path.rstrip("/")
-    if parts.scheme not in ("http", "https") or not same or not parts.path.startswith(prefix):
-        return None
-    path = parts.path[len(prefix) :].rstrip("/") or "/"
+    path = path.rstrip("/") or "/"
     if path == "/":
         return (None, None)
     kind, _, slug = path.lstrip("/").partition("/")
@@ -184,14 +180,14 @@ def build_shelf_oembed(
         title=shelf.title,
     )
     return {
-        "version": "1.0",
+        "version": OEMBED_VERSION,
         "type": "rich",
         "title": shelf.title,
         "author_name": ", ".join(a.name for a in shelf.authors),
         "author_url": shelf.canonical,
         "provider_name": catalog.site.title,
         "provider_url": urls.index(absolute=True),
-        "cache_age": 86400,
+        "cache_age": CACHE_AGE,
         "html": " ".join(html.split("\n")).strip(),
         "width": width,
         "height": height,

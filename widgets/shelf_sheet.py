@@ -9,8 +9,6 @@ as the bookstore flyers do. Rendered by the print pieces' WeasyPrint renderer
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from datetime import datetime
 
 from storefront import catalog_shelf as cs
@@ -22,15 +20,10 @@ from storefront.urls import Urls
 
 from .cover import book_cover
 from .print import FlyerError, FlyerFitError, PieceJob, render_job
-from .print.layout import without_amazon
+from .print.layout import data_uri, qr_data_uri, without_amazon
 from .print.pieces import SHEETS
-from .qr import qr_svg
 from .reproducible import source_date
 from .typefaces import font_set
-
-
-def _data_uri(data: bytes, media_type: str) -> str:
-    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def sheet_name(*, size: str = "letter", bookstore: bool = False) -> str:
@@ -66,8 +59,8 @@ def sheet_context(
                 "formats": [f.label for f in view.formats],
                 "stores": sorted({o.vendor.name for o in view.offers}),
                 "qr_url": qr_url,
-                "qr_src": _data_uri(qr_svg(qr_url, for_print=True).encode(), "image/svg+xml"),
-                "cover_src": _data_uri(cover.data, cover.media_type),
+                "qr_src": qr_data_uri(qr_url),
+                "cover_src": data_uri(cover.data, cover.media_type),
             }
         )
     return {"rows": rows, "title": title, "site": catalog.site, "bookstore": bookstore}
@@ -99,7 +92,7 @@ def build_backlist(
         fonts_css=fonts.face_css(),
         font_files=fonts.font_files(),
         created=source_date(created).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        digest=hashlib.sha256((html + css).encode()).hexdigest(),
+        digest="",  # the sheet is built on demand, never kept in a manifest
     )
     try:
         return render_job(job)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..files import write_atomic
 from ..urls import FLYER_SIZES, Urls
 from . import (
     base_url_option,
@@ -47,7 +48,8 @@ def backlist(output, series, bookstore, size, base_url, catalog_path, now) -> No
         )
     except FlyerError as exc:
         raise click.ClickException(str(exc)) from None
-    tmp = output.with_name(output.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(output)
+    try:
+        write_atomic(output, data, mode=0o644)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write '{output}': {exc.strerror or exc}") from None
     click.echo(f"Wrote {output} ({len(data):,} bytes)")

@@ -86,8 +86,6 @@ class ClickStore:
         self.breaker = Breaker(base=retry_after)
         self.replay_interval = replay_interval
         self._insert = ClickInsert(self.engine.dialect)
-        # The hot insert runs on the driver's cursor: its errors are the driver's own.
-        self._driver_error = self.engine.dialect.loaded_dbapi.Error
         database = self.engine.url.database if self.backend == "sqlite" else None
         self._writer = WriterLock(lock_path(database)) if database else contextlib.nullcontext()
         self._file = SqliteFile(database, file_check) if database else None

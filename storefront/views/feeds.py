@@ -33,8 +33,8 @@ def _send(name: str, build, media_type: str, **cache: int) -> Response:
 
 @bp.get("/sitemap.xml")
 def sitemap() -> Response:
-    edited = _edited()
-    return _send("sitemap", lambda c, at, u: render_sitemap(c, at, u, edited), "application/xml")
+    # The file's edit time is read only when the answer is built, not per cached request.
+    return _send("sitemap", lambda c, at, u: render_sitemap(c, at, u, _edited()), "application/xml")
 
 
 @bp.get("/robots.txt")
@@ -44,8 +44,7 @@ def robots() -> Response:
 
 @bp.get("/feed.atom")
 def feed() -> Response:
-    edited = _edited()
-    return _send("feed", lambda c, at, u: render_feed(c, at, u, edited), "application/atom+xml")
+    return _send("feed", lambda c, at, u: render_feed(c, at, u, _edited()), "application/atom+xml")
 
 
 @bp.get("/favicon.ico")

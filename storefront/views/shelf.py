@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, Response, abort, request
 
+from widgets.oembed import OEmbedError, parse_dimension
 from widgets.shelf import (
     build_shelf_oembed,
     render_shelf_card,
@@ -112,12 +113,12 @@ def shelf_oembed(url: str) -> Response | None:
     if found is None:
         return None
     who, series_slug = found
-    limits = []
-    for name in ("maxwidth", "maxheight"):
-        value = request.args.get(name, "").strip()
-        if value and not (value.isascii() and value.isdigit() and 0 < int(value) < 100000):
-            abort(400, f"{name} must be a positive whole number of pixels")
-        limits.append(int(value) if value else None)
+    try:
+        limits = [
+            parse_dimension(request.args.get(name), name) for name in ("maxwidth", "maxheight")
+        ]
+    except OEmbedError as exc:
+        abort(exc.status, str(exc))
 
     def build() -> tuple[str, str]:
         data = build_shelf_oembed(

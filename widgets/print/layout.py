@@ -105,15 +105,15 @@ class PieceJob:
         return PIECES[self.piece].media_type
 
 
-def _data_uri(data: bytes, media_type: str) -> str:
+def data_uri(data: bytes, media_type: str) -> str:
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 @lru_cache(maxsize=256)
-def _qr_data_uri(url: str) -> str:
+def qr_data_uri(url: str) -> str:
     # Encoding picks the best of 8 masks: most of the cost of preparing a piece,
     # and every piece of a book and campaign carries the same URL.
-    return _data_uri(qr_svg(url, for_print=True).encode(), "image/svg+xml")
+    return data_uri(qr_svg(url, for_print=True).encode(), "image/svg+xml")
 
 
 def split_quotes(quotes: tuple[Quote, ...]) -> list[list[Quote]]:
@@ -159,7 +159,7 @@ def piece_context(
             raise FlyerFitError(piece.name, book.slug, f"cover {exc.field}", exc.detail) from None
     else:
         image = book_cover(book)
-        cover, cover_src = None, _data_uri(image.data, image.media_type)
+        cover, cover_src = None, data_uri(image.data, image.media_type)
     offers = [o for f in view.formats for o in f.offers]
     preferred = next((o for o in offers if o.offer.preferred and o.offer.reason), None)
     isbns = [(f.label, f.edition.isbn) for f in view.formats if f.edition.isbn]
@@ -184,7 +184,7 @@ def piece_context(
         # page's (the templates' own words are in the site's language).
         "page": page,
         "dir_attr": page.attrs,
-        "qr_src": _qr_data_uri(qr_url),
+        "qr_src": qr_data_uri(qr_url),
         "qr_url": qr_url,
         "link_url": urls.chooser(book.slug, src=piece.src, campaign=tag, absolute=True),
         "short_url": _short_url(urls.chooser(book.slug, campaign=tag, absolute=True)),

@@ -49,8 +49,12 @@ bp = Blueprint("desk", __name__, url_prefix="/admin")
 
 # Routes open without a session (the sign-in form itself).
 PUBLIC = frozenset({"desk.login"})
-# Routes that may receive a larger body than the app's 64 KB limit.
-UPLOADS = {"desk.cover": 5 * 1024 * 1024}
+MAX_COVER = 5 * 1024 * 1024  # bytes of a cover image
+MAX_CHAPTER = 512 * 1024  # bytes of a sample chapter's Markdown
+# Routes that may receive a larger body than the app's 64 KB limit: the file itself plus
+# room for the form around it, so the view (not a bare 413) tells the author what is wrong.
+_FORM_ROOM = 64 * 1024
+UPLOADS = {"desk.cover": MAX_COVER + _FORM_ROOM, "desk.sample": 4 * MAX_CHAPTER + _FORM_ROOM}
 
 DESK_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "

@@ -21,11 +21,9 @@ from ...desk import document
 from ...desk.fields import BOOK
 from ...desk.history import SaveError
 from ...files import write_atomic
-from .base import bp, desk, page
+from .base import MAX_CHAPTER, MAX_COVER, bp, desk, page
 from .editing import current, kind_of
 
-MAX_COVER = 5 * 1024 * 1024
-MAX_CHAPTER = 512 * 1024
 SIGNATURES = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"))
 
 
