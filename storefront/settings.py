@@ -26,6 +26,8 @@ INSTANCE_ENV = "STOREFRONT_INSTANCE_PATH"
 # Numeric settings where a negative value means something ("never reload"); every
 # other number (seconds, counts) must be 0 or more.
 NEGATIVE_ALLOWED = frozenset({"CATALOG_RELOAD_INTERVAL"})
+# Seconds that must be more than 0 and at most an hour (a click's wait, the database's).
+SECONDS = frozenset({"CLICK_BUDGET", "DATABASE_TIMEOUT", "SPOOL_REPLAY_INTERVAL"})
 
 
 class SettingsError(ValueError):
@@ -83,6 +85,10 @@ def coerce_settings(config: Mapping[str, object], defaults: Mapping[str, object]
             number = _number(name, value, int if isinstance(default, int) else float)
             if number < 0 and name not in NEGATIVE_ALLOWED:
                 raise SettingsError(f"{PREFIX}{name}: '{value}' is below 0")
+            if name in SECONDS and not 0 < number <= 3600:
+                raise SettingsError(
+                    f"{PREFIX}{name}: '{value}' must be more than 0 and at most 3600 seconds"
+                )
             converted[name] = number
         elif _is_number_default(value):
             # An instance config.py may hold ADMIN_TOKEN = 150; a token is text all the same.

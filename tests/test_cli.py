@@ -157,6 +157,8 @@ def test_serve_reads_instance_config_like_the_app(runner, served, tmp_path):
     [
         ({"STOREFRONT_DATABASE_TIMEOUT": "fast"}, "STOREFRONT_DATABASE_TIMEOUT: 'fast' is not"),
         ({"STOREFRONT_REPEAT_WINDOW": "30m"}, "STOREFRONT_REPEAT_WINDOW: '30m' is not a number"),
+        # Refused once by serve, not by every worker as it starts.
+        ({"STOREFRONT_CLICK_BUDGET": "0"}, "STOREFRONT_CLICK_BUDGET: '0' must be more than 0"),
         ({"STOREFRONT_INSTANCE_PATH": "/proc/storefront"}, "cannot create the instance folder"),
         (
             {"STOREFRONT_DATABASE_URL": "nosuchdb://writer:hunter2@db.example/x"},
