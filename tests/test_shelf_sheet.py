@@ -87,3 +87,35 @@ def test_too_many_books_for_one_page_is_one_clear_error(tmp_path):
     path.write_text(text[:start] + copies + text[start:], encoding="utf-8")
     with pytest.raises(FlyerError, match="12 books do not fit on one backlist sheet"):
         build_backlist(load_catalog(path), urls=Urls(BASE), at=AT)
+
+
+def test_text_no_font_can_draw_is_refused_naming_the_field(tmp_path):
+    # As on every print piece: never an empty box on a sheet handed out at a signing.
+    text = ZIMMERMAN.read_text(encoding="utf-8").replace(
+        'pitch = "The first humans to visit another world, on Christmas Eve 1968."',
+        'pitch = "The first humans to visit another world \U0001f680"',
+    )
+    path = tmp_path / "catalog.toml"
+    path.write_text(text, encoding="utf-8")
+    catalog = load_catalog(path)
+    with pytest.raises(FlyerError, match=r"pitch: no configured font can draw .*U\+1F680"):
+        build_backlist(catalog, urls=Urls(BASE), at=AT)
+
+
+def test_generated_covers_are_set_as_shaped_html_like_the_other_pieces(catalog):
+    from widgets.print.pieces import SHEETS
+    from widgets.shelf_sheet import sheet_context
+    from widgets.typefaces import font_set
+
+    context = sheet_context(
+        catalog,
+        Urls(BASE),
+        AT,
+        series=None,
+        bookstore=False,
+        piece=SHEETS["backlist-letter"],
+        fonts=font_set(catalog),
+    )
+    genesis = next(row for row in context["rows"] if row["book"].slug == "genesis")
+    assert genesis["cover_src"] is None  # no SVG image: WeasyPrint would not shape its text
+    assert [line.text for line in genesis["cover"]["title_lines"]] == ["Genesis"]

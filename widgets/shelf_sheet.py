@@ -18,12 +18,12 @@ from storefront.pricing import utcnow
 from storefront.templating import render
 from storefront.urls import Urls
 
-from .cover import book_cover
+from .cover import line_direction
 from .print import FlyerError, FlyerFitError, PieceJob, render_job
-from .print.layout import data_uri, qr_data_uri, without_amazon
-from .print.pieces import SHEETS
+from .print.layout import check_fonts, print_cover, qr_data_uri, without_amazon
+from .print.pieces import SHEETS, Piece
 from .reproducible import source_date
-from .typefaces import font_set
+from .typefaces import FontSet, font_set
 
 
 def sheet_name(*, size: str = "letter", bookstore: bool = False) -> str:
@@ -34,8 +34,16 @@ def sheet_name(*, size: str = "letter", bookstore: bool = False) -> str:
 
 
 def sheet_context(
-    catalog: Catalog, urls: Urls, at: datetime, *, series: str | None, bookstore: bool
+    catalog: Catalog,
+    urls: Urls,
+    at: datetime,
+    *,
+    series: str | None,
+    bookstore: bool,
+    piece: Piece,
+    fonts: FontSet,
 ) -> dict:
+    """Every row of the sheet; text no configured font can draw is refused, as on every piece."""
     if series is not None:
         found = cs.series(catalog, series)
         if found is None:
@@ -46,10 +54,11 @@ def sheet_context(
         books, title = [v.book for v in shelf.views], catalog.site.title
     rows = []
     for book in books:
+        check_fonts(catalog, book, piece, fonts)
         shown = without_amazon(catalog, book) if bookstore else book
         view = present_book(catalog, shown, at, urls, src="sheet")
         qr_url = urls.chooser(book.slug, src="sheet", absolute=True)
-        cover = book_cover(book)
+        cover, cover_src = print_cover(book, fonts, piece.name)
         n = cs.neighbours(catalog, book)
         rows.append(
             {
@@ -60,10 +69,17 @@ def sheet_context(
                 "stores": sorted({o.vendor.name for o in view.offers}),
                 "qr_url": qr_url,
                 "qr_src": qr_data_uri(qr_url),
-                "cover_src": data_uri(cover.data, cover.media_type),
+                "cover": cover,
+                "cover_src": cover_src,
             }
         )
-    return {"rows": rows, "title": title, "site": catalog.site, "bookstore": bookstore}
+    return {
+        "rows": rows,
+        "title": title,
+        "site": catalog.site,
+        "bookstore": bookstore,
+        "direction": line_direction,  # the typographic cover's lines
+    }
 
 
 def build_backlist(
@@ -80,7 +96,9 @@ def build_backlist(
     piece = SHEETS[sheet_name(size=size, bookstore=bookstore)]
     at = at or utcnow()
     fonts = font_set(catalog)
-    context = sheet_context(catalog, urls, at, series=series, bookstore=bookstore)
+    context = sheet_context(
+        catalog, urls, at, series=series, bookstore=bookstore, piece=piece, fonts=fonts
+    )
     html = render(piece.template, g=piece.geometry, piece=piece, **context)
     css = render(piece.stylesheet, g=piece.geometry, piece=piece, fonts=fonts)
     job = PieceJob(

@@ -136,6 +136,21 @@ def _short_url(url: str) -> str:
     return parts.netloc + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def print_cover(book: Book, fonts: FontSet, piece: str) -> tuple[dict | None, str | None]:
+    """``(typographic layout, None)`` for a generated cover, ``(None, data URI)`` for an image.
+
+    WeasyPrint draws SVG text letter by letter (no shaping): the pieces set the
+    typographic cover as HTML (``covers/typographic.html``) from the same layout.
+    """
+    if book.cover is not None:
+        image = book_cover(book)
+        return None, data_uri(image.data, image.media_type)
+    try:
+        return cover_layout(book, fonts, strict=True), None
+    except CoverFitError as exc:
+        raise FlyerFitError(piece, book.slug, f"cover {exc.field}", exc.detail) from None
+
+
 def piece_context(
     catalog: Catalog, book: Book, piece: Piece, urls: Urls, campaign: Campaign | None, at: datetime
 ) -> dict:
@@ -150,16 +165,7 @@ def piece_context(
     shown = campaign or (view.sale.campaign if view.sale else None)
     tag = shown.slug if shown else None
     qr_url = urls.chooser(book.slug, src="qr", campaign=tag, absolute=True)
-    if book.cover is None:
-        # WeasyPrint draws SVG text letter by letter (no shaping): the pieces set the
-        # typographic cover as HTML from the same layout.
-        try:
-            cover, cover_src = cover_layout(book, fonts, strict=True), None
-        except CoverFitError as exc:
-            raise FlyerFitError(piece.name, book.slug, f"cover {exc.field}", exc.detail) from None
-    else:
-        image = book_cover(book)
-        cover, cover_src = None, data_uri(image.data, image.media_type)
+    cover, cover_src = print_cover(book, fonts, piece.name)
     offers = [o for f in view.formats for o in f.offers]
     preferred = next((o for o in offers if o.offer.preferred and o.offer.reason), None)
     isbns = [(f.label, f.edition.isbn) for f in view.formats if f.edition.isbn]
