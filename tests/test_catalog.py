@@ -603,3 +603,23 @@ def test_a_file_outside_the_catalogs_folder_is_refused(tmp_path, name):
     (problem,) = problems_of(text, folder)
     assert (problem.path, problem.line) == ("books[0].cover", line_of(text, "cover = "))
     assert problem.message == f"'{name}' is outside the catalog's folder"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"""\ntext [ with a bracket\n"""',  # multi-line basic string
+        "'''\n[not a header]\nkey = 1\n'''",  # multi-line literal string
+        '[\n  "a [", # a comment ]\n  "b",\n]',  # an array over lines, brackets in text
+        '"\u2028 [ a line separator is text in TOML"',
+    ],
+)
+def test_line_map_reads_past_brackets_and_headers_inside_values(value):
+    text = f"[site]\ntitle = 1\nblurb = {value}\n[[books]]\nslug = 2\n"
+    lines = build_line_map(text)
+    assert lines["site.blurb"] == 3
+    assert (lines["books[0]"], lines["books[0].slug"]) == (
+        3 + value.count("\n") + 1,
+        3 + value.count("\n") + 2,
+    )
+    assert "site.key" not in lines and "not a header" not in lines

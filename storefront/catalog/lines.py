@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from .nesting import top_level_lines
+
 _HEADER_RE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY_RE = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
 
@@ -24,10 +26,12 @@ def build_line_map(text: str) -> dict[str, int]:
     lines: dict[str, int] = {}
     counters: dict[str, int] = {}
     prefix = ""
-    depth = 0  # open [ or { brackets of a multi-line value: keys inside are not top-level
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if depth == 0 and (m := _HEADER_RE.match(line)):
+    # Lines inside a multi-line value or string hold no header and no top-level key.
+    top = top_level_lines(text)
+    for number, line in enumerate(text.split("\n"), start=1):  # TOML counts lines by newlines
+        if not top[number - 1]:
+            continue
+        if m := _HEADER_RE.match(line):
             is_array = m.group(1) == "[["
             concrete = ""
             names = _split_key(m.group(2))
@@ -42,14 +46,9 @@ def build_line_map(text: str) -> dict[str, int]:
             prefix = concrete
             lines.setdefault(prefix, number)
             continue
-        if depth == 0 and (m := _KEY_RE.match(line)):
+        if m := _KEY_RE.match(line):
             key = ".".join(_split_key(m.group(1)))
             lines.setdefault(f"{prefix}.{key}" if prefix else key, number)
-        if not stripped.startswith("#"):
-            code = re.sub(r"""("(?:\\.|[^"\\])*"|'[^']*')""", "", line.split(" #")[0])
-            depth = max(
-                0, depth + code.count("[") + code.count("{") - code.count("]") - code.count("}")
-            )
     return lines
 
 
