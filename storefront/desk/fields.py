@@ -39,6 +39,12 @@ SITE = (
     Field("affiliate_disclosure", "Affiliate disclosure", "textarea"),
     Field("frame_ancestors", "Sites that may frame the card", "lines", help="One per line."),
     Field(
+        "postal_address",
+        "Postal address",
+        "lines",
+        help="One line per line; printed at the foot of every e-mail to readers.",
+    ),
+    Field(
         "fonts",
         "Fonts for other scripts",
         "map",
