@@ -20,6 +20,7 @@ rendered parts (:meth:`RenderedMail.personal`), so a send renders once, not per 
 from __future__ import annotations
 
 import html as html_lib
+import re
 import textwrap
 from dataclasses import dataclass
 from functools import cache
@@ -176,7 +177,7 @@ def render_announcement(
     footer = {
         "site": site,
         "unsubscribe": UNSUBSCRIBE,
-        "address": site.postal_address,
+        "address": tuple(_BARE_URL.sub("", line) for line in site.postal_address),
     }
     page = render(
         "mail/announcement.html",
@@ -185,7 +186,10 @@ def render_announcement(
         **footer,
     )
     html = _inliner().inline(page)
-    text = render("mail/announcement.txt", body=render_text(tokens).rstrip(), **footer)
+    links = _hrefs(html)
+    # Link words can hold a URL (a vendor named by one): in text, only the real links stay.
+    body_text = _BARE_URL.sub(lambda m: m[0] if m[0] in links else "", render_text(tokens).rstrip())
+    text = render("mail/announcement.txt", body=body_text, **footer)
     warnings = []
     if not site.postal_address:
         warnings.append(
@@ -200,19 +204,25 @@ def render_announcement(
         subject=subject,
         html=html,
         text=text.strip() + "\n",
-        links=tuple(_hrefs(html)),
+        links=tuple(links),
         removed=tuple(removed),
         warnings=tuple(warnings),
     )
 
 
 def _rewrite(tokens: list[Token], rules: LinkRules, removed: list[str]) -> None:
-    """Point every link and image where :class:`LinkRules` says, or drop it (words kept)."""
+    """Point every link and image where :class:`LinkRules` says, or drop it (words kept).
+
+    A URL written as plain text would be made a link by the reader's mail client, so it
+    is a link here too: tracked when it can be, removed when it cannot (as a removed
+    ``<autolink>``, whose words are the URL itself).
+    """
     for token in tokens:
         if token.type != "inline" or not token.children:
             continue
         kept: list[Token] = []
         open_links: list[bool] = []
+        hiding = False  # inside a removed autolink: its text is the URL
         for child in token.children:
             if child.type == "link_open":
                 href = str(child.attrGet("href") or "")
@@ -220,22 +230,56 @@ def _rewrite(tokens: list[Token], rules: LinkRules, removed: list[str]) -> None:
                 open_links.append(target is not None)
                 if target is None:
                     removed.append(href)
+                    hiding = child.markup == "autolink"
                     continue
                 child.attrSet("href", target)
             elif child.type == "link_close":
+                hiding = False
                 if not (open_links.pop() if open_links else False):
                     continue
+            elif hiding:
+                continue
             elif child.type == "image":
                 src = str(child.attrGet("src") or "")
                 target = rules.image(src)
+                _strip_urls(child)
                 if target is None:
                     removed.append(src)
-                    alt = Token("text", "", 0, content=child.content)
-                    kept.append(alt)
+                    kept.append(Token("text", "", 0, content=child.content))
                     continue
                 child.attrSet("src", target)
+            elif child.type == "text" and not any(open_links) and _BARE_URL.search(child.content):
+                kept.extend(_bare_urls(child.content, rules, removed))
+                continue
             kept.append(child)
         token.children = kept
+
+
+_BARE_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>()]*[^\s<>().,;:!?'\"]")
+
+
+def _strip_urls(image: Token) -> None:
+    """An image's words (alt text) with no URL a mail client could make a link of."""
+    image.content = _BARE_URL.sub("", image.content)
+    for child in image.children or []:
+        child.content = _BARE_URL.sub("", child.content)
+
+
+def _bare_urls(text: str, rules: LinkRules, removed: list[str]) -> list[Token]:
+    out: list[Token] = []
+    last = 0
+    for match in _BARE_URL.finditer(text):
+        out.append(Token("text", "", 0, content=text[last : match.start()]))
+        url = match.group(0)
+        target = rules.link(url)
+        if target is None:
+            removed.append(url)
+        else:
+            link = Token("link_open", "a", 1, attrs={"href": target})
+            out += [link, Token("text", "", 0, content=url), Token("link_close", "a", -1)]
+        last = match.end()
+    out.append(Token("text", "", 0, content=text[last:]))
+    return out
 
 
 def _hrefs(html: str) -> list[str]:
