@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10  # temporary refusals before a delivery is given up as failed
 BACKOFF_BASE = 60.0  # seconds before the first retry; doubled each time
 BACKOFF_CAP = 6 * 3600.0  # seconds: the longest wait between two tries
-LEASE_MARGIN = 120.0  # seconds a lease outlives its batch's planned sending time
+LEASE = 120.0  # seconds a claim is held when the caller does not say
 INSERT_CHUNK = 1000  # delivery rows per INSERT statement
 
 
@@ -354,12 +354,14 @@ class Outbox:
         rate: float,
         now: float | None = None,
         horizon: float = 5.0,
+        lease: float = LEASE,
         still_subscribed: Callable[[Connection, list[int]], set[int]] | None = None,
     ) -> Batch:
         """Claim up to ``limit`` due deliveries for ``worker``, with a lease and a pace slot.
 
-        Nothing is claimed while the shared pace is more than ``horizon`` seconds ahead
-        (``Batch.wait`` says how long). ``still_subscribed(conn, reader_ids)`` returns the
+        The rows are held for ``lease`` seconds from the batch's start. Nothing is claimed
+        while the shared pace is more than ``horizon`` seconds ahead (``Batch.wait`` says
+        how long). ``still_subscribed(conn, reader_ids)`` returns the
         readers who may still be mailed: the others' deliveries become ``skipped`` here,
         so an address unsubscribed after the send started is never mailed.
         """
@@ -410,7 +412,7 @@ class Outbox:
             if not rows:
                 return Batch((), 0.0, interval, 0.0)
             seconds = len(rows) * interval
-            until = start + timedelta(seconds=seconds + LEASE_MARGIN)
+            until = start + timedelta(seconds=lease)
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.id.in_([r.id for r in rows]))
@@ -422,15 +424,16 @@ class Outbox:
                 .values(next_at=start + timedelta(seconds=seconds))
             )
         start_wall = wall + ahead
-        return Batch(tuple(rows), start_wall, interval, wall + ahead + seconds + LEASE_MARGIN)
+        return Batch(tuple(rows), start_wall, interval, start_wall + lease)
 
     def _finish_delivery(self, conn: Connection, delivery_id: int, worker: str, **values) -> bool:
+        # claimed_by stays on a finished row: which sender handed it over.
         result = conn.execute(
             update(deliveries)
             .where(deliveries.c.id == delivery_id)
             .where(deliveries.c.claimed_by == worker)
             .where(deliveries.c.status == "pending")
-            .values(claimed_by=None, claimed_until=None, **values)
+            .values(claimed_until=None, **values)
         )
         if result.rowcount != 1:
             logger.warning("delivery %s: its lease had passed to another sender", delivery_id)
