@@ -25,7 +25,7 @@ from ebooklib import epub
 from lxml import etree
 
 from storefront.catalog import Book, Catalog
-from storefront.presentation import ROLE_PHRASES, present_book
+from storefront.presentation import present_book
 from storefront.pricing import price_window
 from storefront.templating import render
 from storefront.urls import Urls
@@ -103,21 +103,6 @@ def sample_filename(book: Book) -> str:
 def sample_identifier(book: Book, urls: Urls) -> str:
     """A stable identifier per book: a UUID named by the sample's public URL."""
     return uuid.uuid5(uuid.NAMESPACE_URL, urls.sample(book.slug, absolute=True)).urn
-
-
-def credit_lines(book: Book) -> list[str]:
-    """``by Robert Zimmerman``, ``Foreword by Valerie Anders``, ...: one line per role."""
-    lines = ["by " + _join(book.authors)]
-    for role in dict.fromkeys(c.role for c in book.contributors):
-        names = [c.name for c in book.contributors if c.role == role]
-        phrase = ROLE_PHRASES.get(role, "with")
-        lines.append(f"{phrase[:1].upper()}{phrase[1:]} {_join(names)}")
-    return lines
-
-
-def _join(names) -> str:
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def load_chapter(catalog: Catalog, book: Book) -> Chapter | None:
@@ -228,14 +213,14 @@ def build_sample(
     """
     view = present_book(catalog, book, at, urls, src="epub")
     chapter = load_chapter(catalog, book)
-    cover = book_cover(book)
+    cover = book_cover(book, locale=catalog.site.locale)
     _check_cover(cover, book)
     stamp = source_date(default=modified or _default_modified(catalog, book, chapter, at))
     stamp = max(stamp.astimezone(UTC), _ZIP_EPOCH)
     language = book.language
     direction = language_direction(language)
     publisher = book.publisher or catalog.site.title
-    rights = book.rights or f"Copyright © {_join(book.authors)}. All rights reserved."
+    rights = book.rights or f"Copyright © {view.credits.authors.joined}. All rights reserved."
     page_url = urls.book(book.slug, absolute=True)
 
     pages = [
@@ -336,7 +321,7 @@ def build_sample(
         "qr_name": qr_name,
         "page_url": page_url,
         "chapter": chapter,
-        "credits": credit_lines(book),
+        "credits": view.credits.lines,
         "publisher": publisher,
         "published": book.published.isoformat() if book.published else None,
         "rights": rights,

@@ -58,7 +58,7 @@ def sheet_context(
         shown = without_amazon(catalog, book) if bookstore else book
         view = present_book(catalog, shown, at, urls, src="sheet")
         qr_url = urls.chooser(book.slug, src="sheet", absolute=True)
-        cover, cover_src = print_cover(book, fonts, piece.name)
+        cover, cover_src = print_cover(book, fonts, piece.name, catalog.site.locale)
         n = cs.neighbours(catalog, book)
         rows.append(
             {
