@@ -49,6 +49,8 @@ SCHEMA_FORMATS = {
     "paperback": "https://schema.org/Paperback",
     "hardcover": "https://schema.org/Hardcover",
 }
+
+
 @dataclass(frozen=True)
 class OfferView:
     price: Price
