@@ -21,7 +21,7 @@ from storefront.credits import book_credits, join_names
 from storefront.urls import Urls
 from widgets.epub import build_sample
 from widgets.print import PIECES, build_piece, prepare_piece
-from widgets.shelf_sheet import build_backlist
+from widgets.print.backlist import build_backlist
 
 from .helpers import book, edition, html_of, offer, pdf_text, squash, write_test_catalog
 
@@ -107,7 +107,9 @@ def test_names_follow_the_locale_list_pattern(locale, joined):
 
 def test_page_and_card_show_the_audiobook_credits(orbit_client):
     page = html_of(orbit_client.get("/books/orbit"))
-    assert_credits(page.select_one(".credits").get_text(" "), AUDIOBOOK_PARTS, "page", narrator=True)
+    assert_credits(
+        page.select_one(".credits").get_text(" "), AUDIOBOOK_PARTS, "page", narrator=True
+    )
     card = html_of(orbit_client.get("/embed/orbit"))
     credits = card.select("[class*=credits]") or card.find_all("p")
     text = " ".join(p.get_text(" ") for p in credits)

@@ -234,7 +234,7 @@ def _backlist(size: str, bookstore: bool = False) -> Piece:
     )
 
 
-# Several books on one page (widgets.shelf_sheet builds them): not per-book pieces,
+# Several books on one page (widgets.print.backlist builds them): not per-book pieces,
 # so not in PIECES, which `storefront flyers` builds for each book.
 SHEETS: dict[str, Piece] = {
     p.name: p for size in FLYER_SIZES for p in (_backlist(size), _backlist(size, True))
