@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .model import Author, Book, Site
+from .spec import Validator
 
 if TYPE_CHECKING:
     from .reader import CatalogReader
@@ -28,6 +29,25 @@ def read_authors(reader: CatalogReader, data: Any) -> list[Author]:
     authors = reader.v.array(data, "authors", reader.simple(Author))
     reader.v.unique(authors, "authors", lambda a: a.slug, "author slug")
     return authors
+
+
+# The press kit's short bio is "about 50 words"; past this it is a long bio in the wrong key.
+SHORT_BIO_WORDS = 50
+SHORT_BIO_LIMIT = 80
+
+
+def bio_warnings(reader: CatalogReader, authors: list[Author]) -> list:
+    """A short ``bio`` far past about 50 words (not an error: `storefront check` says it)."""
+    found = Validator(reader.path, reader.v.lines)
+    for i, author in enumerate(authors):
+        words = len(author.bio.split())
+        if words > SHORT_BIO_LIMIT:
+            found.error(
+                f"authors[{i}].bio",
+                f"the short bio of '{author.slug}' has {words} words: journalists expect about "
+                f"{SHORT_BIO_WORDS}; move the rest to long_bio",
+            )
+    return found.problems
 
 
 def link_books(
