@@ -156,7 +156,9 @@ def press_cover(slug: str, ext: str) -> Response:
     kit = _kit(slug)
     entry = kit.books[0]
     if ext != entry.cover_extension:
-        abort(404, f"The cover of '{slug}' is at {kit.urls.press_cover(slug, entry.cover_extension)}.")
+        abort(
+            404, f"The cover of '{slug}' is at {kit.urls.press_cover(slug, entry.cover_extension)}."
+        )
     created = _created(kit.catalog)
     rendered = _download(
         ("cover", slug), slug, lambda: build_press_cover(kit.catalog, entry, created=created)

@@ -54,7 +54,9 @@ def kit_files(kit: PressKit, *, size: str = "letter", created: datetime | None =
             files[name] = author.photo.read_bytes()
         files[f"bio-{author.slug}.md"] = bio_markdown(author).encode("utf-8")
     files["facts.md"] = facts_markdown(kit).encode("utf-8")
-    files["facts.json"] = (json.dumps(facts_json(kit), indent=2, ensure_ascii=False) + "\n").encode()
+    files["facts.json"] = (
+        json.dumps(facts_json(kit), indent=2, ensure_ascii=False) + "\n"
+    ).encode()
     files["quotes.md"] = quotes_markdown(kit).encode("utf-8")
     for entry in kit.books:
         files[f"press-sheet-{entry.slug}.pdf"] = build_press_sheet(
@@ -78,7 +80,9 @@ def build_press_zip(
             info.create_system = 3  # Unix: the permissions above are read as such
             # Images and PDFs are compressed already: store them as they are.
             info.compress_type = (
-                zipfile.ZIP_DEFLATED if name.endswith((".txt", ".md", ".json")) else zipfile.ZIP_STORED
+                zipfile.ZIP_DEFLATED
+                if name.endswith((".txt", ".md", ".json"))
+                else zipfile.ZIP_STORED
             )
             archive.writestr(info, data)
     return out.getvalue()
@@ -104,7 +108,12 @@ def facts_markdown(kit: PressKit) -> str:
         lines += [f"## {md_escape(book.full_title)}", ""]
         lines += [f"- **{md_escape(f.label)}:** {md_escape(f.value)}" for f in entry.facts]
         lines += ["", "### About the book", "", md_escape(book.description), ""]
-        lines += ["### Where to buy", "", f"Every store, in the reader's country: <{entry.link}>", ""]
+        lines += [
+            "### Where to buy",
+            "",
+            f"Every store, in the reader's country: <{entry.link}>",
+            "",
+        ]
         for fmt in entry.view.formats:
             for o in fmt.offers:
                 href = kit.urls.absolute(o.href)

@@ -84,11 +84,9 @@ class PressKit:
 
 
 def cover_extension(book: Book) -> str:
-    """The author's own JPEG or PNG is sent as it is; any other cover is rendered to PNG."""
+    """The author's own JPEG is sent as it is (``jpg``); a PNG too; any other is rendered to PNG."""
     if book.cover is not None and book.cover.suffix.lower() in (".jpg", ".jpeg"):
         return "jpg"
-    if book.cover is not None and book.cover.suffix.lower() == ".png":
-        return "png"
     return "png"
 
 
@@ -143,7 +141,9 @@ def edition_line(fmt, locale: str) -> str:
     return "; ".join(parts)
 
 
-def build_press_kit(catalog: Catalog, at: datetime, urls: Urls, book: str | None = None) -> PressKit:
+def build_press_kit(
+    catalog: Catalog, at: datetime, urls: Urls, book: str | None = None
+) -> PressKit:
     """The kit of one book (its slug), or of every book when ``book`` is None."""
     if book is not None:
         found = catalog.book(book)

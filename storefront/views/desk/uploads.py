@@ -3,8 +3,8 @@
 A cover or a photo must be a PNG or a JPEG (checked by its first bytes, not its
 name) of at most 5 MB. It is written next to the catalog under a new name, so
 the previous file stays; the book's ``cover`` (the author's ``photo``) key then
-points at it (a catalog save, with history). The sample chapter is Markdown next to the catalog; its previous
-text is kept by hash before it is replaced.
+points at it (a catalog save, with history). The sample chapter is Markdown next
+to the catalog; its previous text is kept by hash before it is replaced.
 """
 
 from __future__ import annotations
