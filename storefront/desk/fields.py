@@ -139,6 +139,22 @@ SUPPORT = (
     Field("address", "Postal address", "lines", help="One line per line of the address."),
 )
 
+AUTHOR = (
+    Field("slug", "Slug", required=True, help="Lower-case letters, digits and dashes."),
+    Field("name", "Name", required=True),
+    Field(
+        "bio",
+        "Short bio",
+        "textarea",
+        help="About 50 words: the shelf, the card and the press kit's short bio.",
+    ),
+    Field("long_bio", "Long bio", "textarea", help="The author page and the press kit."),
+    Field("photo", "Photo file", help="Set by uploading a photo below."),
+    Field("links", "Links", "lines", help="One URL per line: blog, Patreon…"),
+    Field("press_email", "Press contact e-mail", help="Shown in the press kit."),
+    Field("press_url", "Press contact page", "url", help="Shown in the press kit."),
+)
+
 CAMPAIGN = (
     Field("slug", "Slug", required=True, help="Lower-case letters, digits and dashes."),
     Field("name", "Name", required=True),
@@ -177,6 +193,7 @@ KINDS = {
     "quote": QUOTE,
     "support": SUPPORT,
     "campaign": CAMPAIGN,
+    "author": AUTHOR,
 }
 
 TITLES = {
@@ -188,6 +205,7 @@ TITLES = {
     "quote": "Quote",
     "support": "Way to support",
     "campaign": "Campaign",
+    "author": "Author",
 }
 
 _PATTERNS = (
@@ -199,6 +217,7 @@ _PATTERNS = (
     (re.compile(r"^books\[\d+\]\.quotes\[\d+\]$"), "quote"),
     (re.compile(r"^support\[\d+\]$"), "support"),
     (re.compile(r"^campaigns\[\d+\]$"), "campaign"),
+    (re.compile(r"^authors\[\d+\]$"), "author"),
 )
 
 # Where new items go: the array path -> the kind of its items.
@@ -210,6 +229,7 @@ ARRAYS = (
     (re.compile(r"^books\[\d+\]\.quotes$"), "quote"),
     (re.compile(r"^support$"), "support"),
     (re.compile(r"^campaigns$"), "campaign"),
+    (re.compile(r"^authors$"), "author"),
 )
 
 
