@@ -66,6 +66,15 @@ VENDOR = (
     ),
 )
 
+AUTHOR = (
+    Field("slug", "Slug", required=True, help="Lower-case letters, digits and dashes."),
+    Field("name", "Name", required=True, help="As the books' authors lines write it."),
+    Field("bio", "Short bio", "textarea", help="One or two sentences: the shelf and the card."),
+    Field("long_bio", "Long bio", "textarea", help="The author page's."),
+    Field("photo", "Photo file", help="A JPEG or PNG next to the catalog, e.g. photos/me.jpg."),
+    Field("links", "Links", "lines", help="One address per line: a blog, Patreon…"),
+)
+
 BOOK = (
     Field("slug", "Slug", required=True, help="Lower-case letters, digits and dashes."),
     Field("title", "Title", required=True),
@@ -187,6 +196,7 @@ CAMPAIGN = (
 KINDS = {
     "site": SITE,
     "vendor": VENDOR,
+    "author": AUTHOR,
     "book": BOOK,
     "edition": EDITION,
     "offer": OFFER,
@@ -199,6 +209,7 @@ KINDS = {
 TITLES = {
     "site": "Site settings",
     "vendor": "Store",
+    "author": "Author",
     "book": "Book",
     "edition": "Edition",
     "offer": "Offer",
@@ -211,6 +222,7 @@ TITLES = {
 _PATTERNS = (
     (re.compile(r"^site$"), "site"),
     (re.compile(r"^vendors\[\d+\]$"), "vendor"),
+    (re.compile(r"^authors\[\d+\]$"), "author"),
     (re.compile(r"^books\[\d+\]$"), "book"),
     (re.compile(r"^books\[\d+\]\.editions\[\d+\]$"), "edition"),
     (re.compile(r"^books\[\d+\]\.editions\[\d+\]\.offers\[\d+\]$"), "offer"),
@@ -223,6 +235,7 @@ _PATTERNS = (
 # Where new items go: the array path -> the kind of its items.
 ARRAYS = (
     (re.compile(r"^vendors$"), "vendor"),
+    (re.compile(r"^authors$"), "author"),
     (re.compile(r"^books$"), "book"),
     (re.compile(r"^books\[\d+\]\.editions$"), "edition"),
     (re.compile(r"^books\[\d+\]\.editions\[\d+\]\.offers$"), "offer"),
