@@ -14,8 +14,8 @@ from datetime import datetime
 from babel.dates import format_date
 
 from storefront import presentation_shelf as ps
-from storefront.catalog import shelf as cs
 from storefront.catalog import Author, Book, Catalog
+from storefront.catalog import shelf as cs
 from storefront.presentation import BookView, credits_line, format_duration, present_book
 from storefront.urls import Urls
 
