@@ -39,6 +39,12 @@ SITE = (
     Field("affiliate_disclosure", "Affiliate disclosure", "textarea"),
     Field("frame_ancestors", "Sites that may frame the card", "lines", help="One per line."),
     Field(
+        "postal_address",
+        "Postal address",
+        "lines",
+        help="One line per line; printed at the foot of every e-mail to readers.",
+    ),
+    Field(
         "fonts",
         "Fonts for other scripts",
         "map",
@@ -64,15 +70,6 @@ VENDOR = (
         "map",
         help="One per line: default = yourtag-20, GB = yourtag-21",
     ),
-)
-
-AUTHOR = (
-    Field("slug", "Slug", required=True, help="Lower-case letters, digits and dashes."),
-    Field("name", "Name", required=True, help="As the books' authors lines write it."),
-    Field("bio", "Short bio", "textarea", help="One or two sentences: the shelf and the card."),
-    Field("long_bio", "Long bio", "textarea", help="The author page's."),
-    Field("photo", "Photo file", help="A JPEG or PNG next to the catalog, e.g. photos/me.jpg."),
-    Field("links", "Links", "lines", help="One address per line: a blog, Patreon…"),
 )
 
 BOOK = (
@@ -203,7 +200,6 @@ KINDS = {
     "quote": QUOTE,
     "support": SUPPORT,
     "campaign": CAMPAIGN,
-    "author": AUTHOR,
 }
 
 TITLES = {
@@ -216,7 +212,6 @@ TITLES = {
     "quote": "Quote",
     "support": "Way to support",
     "campaign": "Campaign",
-    "author": "Author",
 }
 
 _PATTERNS = (
@@ -229,7 +224,6 @@ _PATTERNS = (
     (re.compile(r"^books\[\d+\]\.quotes\[\d+\]$"), "quote"),
     (re.compile(r"^support\[\d+\]$"), "support"),
     (re.compile(r"^campaigns\[\d+\]$"), "campaign"),
-    (re.compile(r"^authors\[\d+\]$"), "author"),
 )
 
 # Where new items go: the array path -> the kind of its items.
@@ -242,7 +236,6 @@ ARRAYS = (
     (re.compile(r"^books\[\d+\]\.quotes$"), "quote"),
     (re.compile(r"^support$"), "support"),
     (re.compile(r"^campaigns$"), "campaign"),
-    (re.compile(r"^authors$"), "author"),
 )
 
 
