@@ -152,10 +152,14 @@ class Author:
 
     slug: str = spec(c.slug, required=True)
     name: str = spec(c.text, required=True)
-    bio: str = spec(c.text, default="")  # one or two sentences: the shelf's and the card's
-    long_bio: str = spec(c.text, default="")  # the author page's
+    # About 50 words: the shelf's, the card's and the press kit's short bio (check warns past 80).
+    bio: str = spec(c.text, default="")
+    long_bio: str = spec(c.text, default="")  # the author page's and the press kit's
     photo: Path | None = spec(c.FileField(PHOTO_TYPES), default=None)
     links: tuple[str, ...] = spec(c.strings(c.http_url), default=())  # blog, Patreon...
+    # Who journalists write to: the press kit's contact (either or both).
+    press_email: str | None = spec(c.email, default=None)
+    press_url: str | None = spec(c.http_url, default=None)
 
 
 @_model

@@ -6,7 +6,16 @@ sign-in; the other modules add the desk's pages to the blueprint, by concern.
 
 from __future__ import annotations
 
-from . import campaigns, catalog, dashboard, history, preview, readers, uploads  # noqa: F401
+from . import (  # noqa: F401  (routes)
+    campaigns,
+    catalog,
+    dashboard,
+    history,
+    preview,
+    readers,
+    statistics,
+    uploads,
+)
 from .base import bp, init_app
 
 __all__ = ["bp", "init_app"]
