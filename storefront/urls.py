@@ -219,3 +219,19 @@ class Urls:
 
     def favicon(self, *, absolute: bool = False) -> str:
         return self._maybe_absolute("/favicon.ico", absolute)
+
+    # -- the reader list (always the app's routes: a static export posts to the app)
+
+    def reader_subscribe(self, *, absolute: bool = True) -> str:
+        """Where the sign-up form posts: ``/readers/subscribe``."""
+        return self.absolute("/readers/subscribe") if absolute else "/readers/subscribe"
+
+    def reader_confirm(self, token: str, *, absolute: bool = True) -> str:
+        """The link in the confirmation e-mail: a page whose button confirms."""
+        path = self._path("readers", "confirm", token)
+        return self.absolute(path) if absolute else path
+
+    def reader_unsubscribe(self, token: str, *, absolute: bool = True) -> str:
+        """A reader's unsubscribe URL (the body's link and ``List-Unsubscribe``)."""
+        path = self._path("readers", "unsubscribe", token)
+        return self.absolute(path) if absolute else path

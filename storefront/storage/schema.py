@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from ..clicks import ClickEvent
+from ..readers.tables import migrate_reader_tables
 from .engine import StorageError
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def _v2_referrer_and_day_index(conn: Connection) -> None:
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("clicks table", _v1_clicks_table),
     ("referrer host column, index by day", _v2_referrer_and_day_index),
+    ("the reader list: readers, consents, forgotten addresses, attempts", migrate_reader_tables),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
