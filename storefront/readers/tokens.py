@@ -19,9 +19,10 @@ FORM = ("storefront.readers.form", timedelta(days=400))
 class TokenError(ValueError):
     """A token that is not ours, was altered, or has expired (``expired`` says which)."""
 
-    def __init__(self, message: str, expired: bool = False):
+    def __init__(self, message: str, expired: bool = False, value=None):
         super().__init__(message)
         self.expired = expired
+        self.value = value  # an expired token's (genuine) value
 
 
 def _serializer(secret_key: str | bytes, salt: str, now: datetime | None):
@@ -41,10 +42,12 @@ def make_token(secret_key, kind: tuple[str, timedelta], value, now: datetime | N
 def read_token(secret_key, kind: tuple[str, timedelta], token: str, now: datetime | None = None):
     """The value in ``token``, or :class:`TokenError`."""
     salt, max_age = kind
+    serializer = _serializer(secret_key, salt, now)
     try:
-        return _serializer(secret_key, salt, now).loads(token, max_age=int(max_age.total_seconds()))
-    except SignatureExpired:
-        raise TokenError("This link has expired.", expired=True) from None
+        return serializer.loads(token, max_age=int(max_age.total_seconds()))
+    except SignatureExpired as exc:  # the signature was checked: the value is ours
+        value = serializer.load_payload(exc.payload) if exc.payload is not None else None
+        raise TokenError("This link has expired.", expired=True, value=value) from None
     except BadData:
         raise TokenError("This link is not valid.") from None
 
@@ -73,7 +76,16 @@ def unsubscribe_token(secret_key, reader_id: int, now: datetime | None = None) -
 
 
 def reader_id(secret_key, kind, token: str, now: datetime | None = None) -> int:
-    value = read_token(secret_key, kind, token, now)
-    if not isinstance(value, int) or isinstance(value, bool):
+    try:
+        value = read_token(secret_key, kind, token, now)
+    except TokenError as exc:
+        if exc.value is not None and not _is_id(exc.value):
+            raise TokenError("This link is not valid.") from None
+        raise
+    if not _is_id(value):
         raise TokenError("This link is not valid.")
     return value
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
