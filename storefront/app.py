@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 # and may have `init_app(app)` for teardown handlers or extra set-up.
 VIEW_MODULES = (
     *("errors", "books", "sample", "audio", "embed", "go", "admin", "flyer", "desk"),
-    *("shelf", "feeds", "press", "read"),
+    *("shelf", "feeds", "press", "read", "readers"),
 )
 
 
@@ -49,6 +49,9 @@ DEFAULTS = {
     "PROXY_COUNT": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted
     "SECRET_KEY": None,  # signs the desk's session; None: generated into the instance folder
     "CATALOG_SYNC_INTERVAL": 5.0,  # seconds between checks for a newer catalog in the database
+    "SMTP_URL": None,  # the reader list's mail provider: smtp:// (STARTTLS) or smtps:// (TLS)
+    "MAIL_FROM": None,  # the sender of mail to readers; unset: no sign-up form
+    "MAIL_RATE": 10.0,  # messages per second the provider accepts
 }
 # Not settings: set by tests (CLOCK: a callable returning an aware datetime) or fixed.
 INTERNAL = {"CLOCK": None, "MAX_CONTENT_LENGTH": 64 * 1024}

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 
 from ..clicks import ClickEvent
 from ..mail.tables import create_outbox_tables
+from ..readers.tables import migrate_reader_tables
 from .engine import StorageError
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("referrer host column, index by day", _v2_referrer_and_day_index),
     ("sign-in failures per client", _signin_failures_table),
     ("announcements, deliveries and the mail pace (the outbox)", create_outbox_tables),
+    ("the reader list: readers, consents, forgotten addresses, attempts", migrate_reader_tables),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
