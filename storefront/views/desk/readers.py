@@ -17,10 +17,14 @@ from ...mail.announce import DraftError, book_drafts, draft_for, sale_drafts, su
 from ...mail.audience import list_summary
 from ...mail.outbox import Outbox, aware
 from ...mail.sender import MAILING, OUTBOX, SENDER, Mailing
+from ...pricing import utcnow
 from .. import storefront
-from .base import bp, page
+from .base import _FORM_ROOM, UPLOADS, bp, page
 
 MAX_MARKDOWN = 100_000  # characters of an announcement
+# The text may be larger than the app's 64 KB request limit: the view, not a bare 413,
+# tells the author when it is too long (percent-encoded, a character can take 9 bytes).
+UPLOADS["desk.save_announcement"] = 9 * MAX_MARKDOWN + _FORM_ROOM
 PREVIEW_CSP = (
     "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
@@ -56,7 +60,7 @@ def readers():
     catalog, at = sf.catalog, sf.now()
     drafts = sale_drafts(catalog, sf.urls, at) + book_drafts(catalog, sf.urls, at)
     with outbox().read() as conn:
-        summary = list_summary(conn, at)
+        summary = list_summary(conn, utcnow())  # real sign-ups: the real clock, not a preview
     rows = [
         {**a, "created": local_time(a["created_at"]), "when": local_time(a["send_at"])}
         for a in outbox().listing()
