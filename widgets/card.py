@@ -136,11 +136,14 @@ def render_card_page(
 ) -> str:
     """Render the self-contained iframe page: the card, its CSS and the card's script."""
     card = render_card(view, layout, theme, options, page=True)
+    urls = view.urls
     return render(
         "cards/page.html",
         book=view.book,
         site=view.site,
         card=card,
+        # oEmbed discovery, so a blog embeds this very card when its URL is pasted.
+        oembed=urls.oembed(urls.embed(view.book.slug, layout=layout, theme=theme)),
         css=Markup(page_css()),
         script=Markup(resize_script()),
     )
