@@ -29,9 +29,10 @@ PLACEMENTS = (
     "sheet",
     "press",
     "read",
+    "signup",
     "other",
 )
-LAYOUTS = ("card", "banner", "compact", "support")
+LAYOUTS = ("card", "banner", "compact", "support", "signup")
 THEMES = ("light", "dark", "auto")
 FLYER_SIZES = ("letter", "a4")
 
