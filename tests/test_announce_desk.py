@@ -293,3 +293,17 @@ def test_announce_at_a_moment_schedules_it(runner, cli_env, smtp_server):
     result = runner.invoke(main, ["readers", "send"], env=cli_env)
     assert result.exit_code == 0 and "0 message(s) handled" in result.output
     assert smtp_server.messages == []
+
+
+def test_check_warns_when_the_list_is_on_and_no_postal_address_is_set(
+    runner, cli_env, write_catalog
+):
+    without = write_catalog()  # the minimal catalog: no postal address
+    result = runner.invoke(main, ["check", "--catalog", str(without)], env=cli_env)
+    assert result.exit_code == 0, result.output
+    assert "warning: site.postal_address" in result.stderr
+    result = runner.invoke(main, ["check"], env=cli_env)  # the built-in catalog has one
+    assert result.exit_code == 0 and "postal_address" not in result.stderr
+    env = {k: v for k, v in cli_env.items() if "SMTP" not in k}  # the list is off
+    result = runner.invoke(main, ["check", "--catalog", str(without)], env=env)
+    assert result.exit_code == 0 and "postal_address" not in result.stderr
