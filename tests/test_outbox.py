@@ -449,3 +449,29 @@ def test_two_senders_on_one_postgresql_send_an_announcement_once(make_app, smtp_
             assert len(workers) == 2  # both servers sent part of it
         finally:
             app.extensions["clicks"].close()
+
+
+def test_each_app_server_runs_a_sender_thread_when_mail_is_configured(make_app, smtp_server):
+    from storefront.mail.sender import SENDER as THREAD
+
+    app = make_app(
+        TESTING=False, SMTP_URL=smtp_server.url, MAIL_FROM=SENDER, MAIL_SEND_INTERVAL=0.2
+    )
+    sender = app.extensions[THREAD]
+    try:
+        assert sender._thread.is_alive() and sender._thread.daemon
+        add_readers(app.extensions[OUTBOX].engine, ["reader@example.org"])
+        app.extensions[MAILING].start(announce(app))
+        sender.wake()
+        (mail,) = smtp_server.wait_for(1, timeout=30)
+        assert mail.rcpt_tos == ["reader@example.org"]
+        # The fast path still answers pages while the thread runs.
+        assert app.test_client().get("/books/genesis").status_code == 200
+    finally:
+        sender.stop()
+    assert not sender._thread.is_alive()
+    quiet = make_app(
+        TESTING=False, SMTP_URL=smtp_server.url, MAIL_FROM=SENDER, MAIL_SEND_INTERVAL=0
+    )
+    assert THREAD not in quiet.extensions
+    assert THREAD not in make_app(TESTING=False).extensions  # no mail settings: no thread
