@@ -39,6 +39,12 @@ SITE = (
     Field("affiliate_disclosure", "Affiliate disclosure", "textarea"),
     Field("frame_ancestors", "Sites that may frame the card", "lines", help="One per line."),
     Field(
+        "postal_address",
+        "Postal address",
+        "lines",
+        help="One line per line; printed at the foot of every e-mail to readers.",
+    ),
+    Field(
         "fonts",
         "Fonts for other scripts",
         "map",
@@ -64,15 +70,6 @@ VENDOR = (
         "map",
         help="One per line: default = yourtag-20, GB = yourtag-21",
     ),
-)
-
-AUTHOR = (
-    Field("slug", "Slug", required=True, help="Lower-case letters, digits and dashes."),
-    Field("name", "Name", required=True, help="As the books' authors lines write it."),
-    Field("bio", "Short bio", "textarea", help="One or two sentences: the shelf and the card."),
-    Field("long_bio", "Long bio", "textarea", help="The author page's."),
-    Field("photo", "Photo file", help="A JPEG or PNG next to the catalog, e.g. photos/me.jpg."),
-    Field("links", "Links", "lines", help="One address per line: a blog, Patreon…"),
 )
 
 BOOK = (
@@ -146,6 +143,22 @@ SUPPORT = (
     Field("url", "URL", "url"),
     Field("payable_to", "Payable to"),
     Field("address", "Postal address", "lines", help="One line per line of the address."),
+)
+
+AUTHOR = (
+    Field("slug", "Slug", required=True, help="Lower-case letters, digits and dashes."),
+    Field("name", "Name", required=True),
+    Field(
+        "bio",
+        "Short bio",
+        "textarea",
+        help="About 50 words: the shelf, the card and the press kit's short bio.",
+    ),
+    Field("long_bio", "Long bio", "textarea", help="The author page and the press kit."),
+    Field("photo", "Photo file", help="Set by uploading a photo below."),
+    Field("links", "Links", "lines", help="One URL per line: blog, Patreon…"),
+    Field("press_email", "Press contact e-mail", help="Shown in the press kit."),
+    Field("press_url", "Press contact page", "url", help="Shown in the press kit."),
 )
 
 CAMPAIGN = (

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from ..clicks import ClickEvent
+from ..mail.tables import create_outbox_tables
 from .engine import StorageError
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("clicks table", _v1_clicks_table),
     ("referrer host column, index by day", _v2_referrer_and_day_index),
     ("sign-in failures per client", _signin_failures_table),
+    ("announcements, deliveries and the mail pace (the outbox)", create_outbox_tables),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
