@@ -55,7 +55,7 @@ def _card(slug: str, kind: str, render, csp: bool = False) -> Response:
         abort(400, str(exc))
     # Keyed on the parsed options, not the query string: junk parameters, their order
     # or spelling (``quote=01``) never cause a render or push a card out of the cache.
-    key = ("card", kind, catalog.version, book.slug, layout, theme, options)
+    key = ("card", kind, book.slug, layout, theme, options)
 
     def build() -> tuple[str, str]:
         view = build_card_view(catalog, book, at, sf.urls, layout, options)
@@ -130,7 +130,7 @@ def oembed() -> Response:
     except OEmbedError as exc:
         abort(exc.status, str(exc))
     # Keyed on what the answer depends on: equal requests share one entry, junk does not add.
-    key = ("oembed", catalog.version, *answer_key(book, layout, theme, size))
+    key = ("oembed", *answer_key(book, layout, theme, size))
 
     def build() -> tuple[str, str]:
         data = build_oembed(catalog, book, sf.urls, layout=layout, theme=theme, size=size)
