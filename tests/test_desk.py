@@ -25,7 +25,7 @@ from storefront.app import create_app
 from storefront.catalog import builtin_catalog_path, load_catalog
 from storefront.cli import main
 from storefront.desk.auth import AuthStore
-from storefront.desk.linkreport import load_report, save_report
+from storefront.linkcheck.report import load_report, save_report
 
 from .clickdb import fresh_postgres_database
 from .test_linkcheck import FAST_ARGS, link_catalog, server  # noqa: F401  (fixtures)
@@ -653,8 +653,8 @@ def test_the_desk_edits_every_key_the_catalog_declares(kind, model):
 def test_a_build_another_process_holds_is_not_started_twice(tmp_path):
     import fcntl
 
+    from storefront.desk.builds import LOCK_FILE, STATUS_FILE, read_status, start_build
     from storefront.urls import Urls
-    from storefront.views.desk.builds import LOCK_FILE, STATUS_FILE, read_status, start_build
 
     catalog = load_catalog(builtin_catalog_path())
     folder = tmp_path / "pieces"

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..desk.auth import AuthStore, PasswordError
-from ..desk.linkreport import instance_path
+from ..settings import instance_folder
 
 
 @click.group()
@@ -29,7 +29,7 @@ def set_password() -> None:
         line = sys.stdin.readline()
         password = line[:-1] if line.endswith("\n") else line
         password = password.rstrip("\r")
-    store = AuthStore(instance_path())
+    store = AuthStore(instance_folder())
     try:
         store.set_password(password)
     except PasswordError as exc:

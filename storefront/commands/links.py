@@ -145,7 +145,7 @@ def check(
     )
     run = check_links(selected, config)
     if not books and not kinds:  # a full check: the desk's dashboard shows it
-        from ..desk.linkreport import save_report
+        from ..linkcheck.report import save_report
 
         try:
             save_report(run.to_dict(), catalog.version)

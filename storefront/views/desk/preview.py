@@ -20,12 +20,12 @@ from widgets.card import CardOptionError, build_card_view, parse_card, render_ca
 from widgets.page import render_book_page, render_index
 from widgets.print import FlyerError, build_piece, get_piece, piece_names
 
+from ...desk.builds import built_files, pieces_folder, read_status, start_build, zip_pieces
 from ...presentation import present_book
 from ...pricing import format_instant
 from ...urls import LAYOUTS, Urls
 from .. import storefront
 from .base import bp, page
-from .builds import built_files, pieces_folder, read_status, start_build, zip_pieces
 
 SHOWS = ("page", "index", "cards", "pieces")
 FRAME_CSP = (
