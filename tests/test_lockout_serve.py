@@ -62,9 +62,9 @@ def desk_server(tmp_path: Path, *args: str) -> Iterator[str]:
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             try:
-                if requests.get(url + "/healthz", timeout=5).status_code == 200:
+                if requests.get(url + "/healthz", timeout=10).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # workers still importing
                 time.sleep(0.1)
         yield url
     finally:
