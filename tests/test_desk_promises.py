@@ -184,3 +184,14 @@ def test_the_dashboard_lists_a_missing_public_address_first(make_app, catalog_fi
 def test_no_public_address_warning_with_one(author):
     todos = soup(author.get("/admin/").text).select("#todo + ul > li")
     assert not any("Public address" in li.text for li in todos)
+
+
+def test_serve_says_whether_the_desk_has_a_password(tmp_path):
+    from storefront.commands.serve import _desk_password_line
+    from storefront.desk.auth import AuthStore
+
+    line = _desk_password_line(tmp_path)
+    assert "has no password yet" in line and "storefront admin set-password" in line
+    assert str(tmp_path) in line  # the folder it reads, so the author sets it there
+    AuthStore(tmp_path).set_password(PASSWORD)
+    assert _desk_password_line(tmp_path).startswith("The desk (/admin/) has a password")
