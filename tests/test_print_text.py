@@ -379,7 +379,7 @@ def test_three_co_authors_fit_the_600px_cover(catalog):
     book = replace(catalog.book("tsuki"), authors=("ROBERT ZIMMERMAN", "JANE DOE", "JOHN SMITH"))
     layout = cover_layout(book, font_set(catalog), strict=True)
     text = " ".join(line.text for line in layout["author_lines"])
-    assert text == "ROBERT ZIMMERMAN, JANE DOE, JOHN SMITH"
+    assert text == "ROBERT ZIMMERMAN, JANE DOE, AND JOHN SMITH"  # the credits rule
     assert len(layout["author_lines"]) >= 1
 
 
