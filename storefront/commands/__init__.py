@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..catalog import Book, Catalog, CatalogError, load_catalog
 from ..state import parse_now
+
+if TYPE_CHECKING:
+    from ..urls import Urls
 
 CATALOG_HELP = "Catalog TOML file (default: $STOREFRONT_CATALOG or the built-in catalog)."
 
@@ -77,6 +81,20 @@ def public_base_url(value: str | None, catalog: Catalog) -> str:
             raise click.BadParameter(f"'{value}' is not an http(s) URL", param_hint="--base-url")
         return value
     return catalog.site.base_url or DEFAULT_BASE_URL
+
+
+def public_urls(value: str | None, catalog: Catalog, local_warning: str) -> Urls:
+    """The :class:`Urls` of :func:`public_base_url`; warn when they are only this machine's.
+
+    ``local_warning`` names what would point at the local address ("buy links and the
+    QR code point at {url}") and may use ``{url}``.
+    """
+    from ..urls import DEFAULT_BASE_URL, Urls
+
+    url = public_base_url(value, catalog)
+    if url == DEFAULT_BASE_URL:
+        click.echo(f"warning: {local_warning.format(url=url)}", err=True)
+    return Urls(url)
 
 
 def find_book(catalog: Catalog, slug: str) -> Book:

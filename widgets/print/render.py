@@ -13,13 +13,12 @@ import io
 import os
 import threading
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from storefront.catalog import Book, Campaign, Catalog
-from storefront.urls import Urls
+from storefront.catalog import Book, Catalog
 
 from ..typefaces import FONTS_DIR
 from .fit import fit_css, fit_document
@@ -189,16 +188,6 @@ def render_job(job: PieceJob) -> bytes:
     return renderer().render(job)
 
 
-def build_piece(
-    catalog: Catalog,
-    book: Book,
-    piece: str,
-    *,
-    urls: Urls,
-    campaign: Campaign | None = None,
-    at: datetime | None = None,
-    created: datetime | None = None,
-) -> bytes:
-    """Prepare and render one piece; see :func:`prepare_piece` for the arguments."""
-    job = prepare_piece(catalog, book, piece, urls=urls, campaign=campaign, at=at, created=created)
-    return render_job(job)
+def build_piece(catalog: Catalog, book: Book, piece: str, **options: Any) -> bytes:
+    """Prepare and render one piece; ``options`` are :func:`prepare_piece`'s (``urls``...)."""
+    return render_job(prepare_piece(catalog, book, piece, **options))
