@@ -22,6 +22,7 @@ LAZY_COMMANDS = {
     "export": "storefront.commands.export:export",
     "admin": "storefront.commands.admin:admin",
     "backlist": "storefront.commands.backlist:backlist",
+    "presskit": "storefront.commands.presskit:presskit",
 }
 
 

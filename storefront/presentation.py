@@ -209,7 +209,7 @@ def present_book(
             )
         # Preferred first (the author's wish), then the catalog's order.
         offer_views.sort(key=lambda o: not o.offer.preferred)
-        sample = audio_sample_url(urls, book, edition)
+        sample = audio_sample_url(urls, book, edition, src=src)
         length = edition.duration_minutes
         length_text = format_duration(length, site.locale) if length else None
         views.append(
@@ -245,12 +245,17 @@ def present_book(
     )
 
 
-def audio_sample_url(urls: Urls, book: Book, edition: Edition) -> str | None:
-    """The URL of ``edition``'s audio sample (``sample.mp3``...), or None when it has none."""
+def audio_sample_url(
+    urls: Urls, book: Book, edition: Edition, *, src: str | None = None
+) -> str | None:
+    """The URL of ``edition``'s audio sample (``sample.mp3``...), or None when it has none.
+
+    ``src`` says where the player is shown: a listen is counted like a click.
+    """
     sample = edition.audio_sample
     if sample is None:
         return None
-    return urls.audio_sample(book.slug, sample.extension)
+    return urls.audio_sample(book.slug, sample.extension, src=src)
 
 
 def format_duration(minutes: int, locale: str) -> str:

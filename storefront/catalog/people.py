@@ -32,6 +32,25 @@ def read_authors(
     return authors
 
 
+# The press kit's short bio is "about 50 words"; past this it is a long bio in the wrong key.
+SHORT_BIO_WORDS = 50
+SHORT_BIO_LIMIT = 80
+
+
+def bio_warnings(v: Validator, authors: list[Author]) -> list:
+    """A short ``bio`` far past about 50 words (not an error: `storefront check` says it)."""
+    found = Validator(v.file, v.lines)
+    for i, author in enumerate(authors):
+        words = len(author.bio.split())
+        if words > SHORT_BIO_LIMIT:
+            found.error(
+                f"authors[{i}].bio",
+                f"the short bio of '{author.slug}' has {words} words: journalists expect about "
+                f"{SHORT_BIO_WORDS}; move the rest to long_bio",
+            )
+    return found.problems
+
+
 def link_books(
     v: Validator, books: list[Book], authors: list[Author], raw_books: Any
 ) -> list[Book]:

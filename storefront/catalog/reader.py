@@ -65,7 +65,10 @@ class CatalogReader:
         if self.v.problems or site is None:
             raise CatalogError(sorted(self.v.problems, key=lambda p: p.line or 0))
         return Catalog(
-            warnings=tuple(self.sale_warnings(campaigns, books)),
+            warnings=(
+                *self.sale_warnings(campaigns, books),
+                *people.bio_warnings(self.v, authors),
+            ),
             path=self.path,
             version=version,
             site=site,

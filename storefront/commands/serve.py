@@ -80,6 +80,7 @@ def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
         f"thread(s)); public URL {public}; instance folder {instance}",
         err=True,
     )
+    click.echo(_desk_password_line(instance), err=True)
     run_server(
         host=host,
         port=port,
@@ -87,6 +88,18 @@ def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
         threads=threads,
         access_log=access_log,
         control_socket=control_socket_path(instance),
+    )
+
+
+def _desk_password_line(instance: Path) -> str:
+    """Whether the desk can be signed in to, and where its password is read from."""
+    from ..desk.auth import AuthStore
+
+    if AuthStore(instance).has_password():
+        return f"The desk (/admin/) has a password (kept in the instance folder {instance})."
+    return (
+        "The desk (/admin/) has no password yet: run `storefront admin set-password` with "
+        f"the same instance folder ({instance}; STOREFRONT_INSTANCE_PATH sets it)."
     )
 
 

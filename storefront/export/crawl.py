@@ -50,12 +50,16 @@ def seed_urls(catalog: Catalog, urls: ExportUrls, at: datetime) -> list[str]:
     urls.index()
     urls.widget_js()
     seed_shelf(catalog, urls)
+    urls.press()  # the press kit: its page links the cover, sheet and photo downloads
+    urls.press_kit()
     for book in catalog.books:
         slug = book.slug
         urls.book(slug)
         urls.cover(slug)
         urls.sample(slug)
         urls.social_image(slug)
+        urls.press(slug)
+        urls.press_kit(slug)
         urls.oembed(urls.book(slug, absolute=True))
         for edition in book.editions:  # the audiobook's sample, copied beside the page
             audio_sample_url(urls, book, edition)
