@@ -97,6 +97,23 @@ def public_urls(value: str | None, catalog: Catalog, local_warning: str) -> Urls
     return Urls(url)
 
 
+def write_output(target: Path, data: bytes) -> None:
+    """Write ``data`` next to ``target`` and rename (a reader never sees half a file); say so.
+
+    A missing folder or a file that cannot be written is a clean error, not a traceback.
+    """
+    from ..files import write_atomic
+
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.ClickException(f"folder '{folder}' does not exist")
+    try:
+        write_atomic(target, data, mode=0o644)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write '{target}': {exc.strerror or exc}") from None
+    click.echo(f"Wrote {target} ({len(data):,} bytes)")
+
+
 def find_book(catalog: Catalog, slug: str) -> Book:
     """The book ``slug`` of ``catalog``, or a usage error listing the books there are."""
     book = catalog.book(slug)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..files import write_atomic
 from ..urls import FLYER_SIZES, Urls
 from . import (
     base_url_option,
@@ -15,6 +14,7 @@ from . import (
     open_catalog,
     public_base_url,
     resolve_now,
+    write_output,
 )
 
 
@@ -48,8 +48,4 @@ def backlist(output, series, bookstore, size, base_url, catalog_path, now) -> No
         )
     except FlyerError as exc:
         raise click.ClickException(str(exc)) from None
-    try:
-        write_atomic(output, data, mode=0o644)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write '{output}': {exc.strerror or exc}") from None
-    click.echo(f"Wrote {output} ({len(data):,} bytes)")
+    write_output(output, data)

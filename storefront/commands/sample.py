@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..files import write_atomic
 from . import (
     base_url_option,
     catalog_option,
@@ -15,6 +14,7 @@ from . import (
     open_catalog,
     public_urls,
     resolve_now,
+    write_output,
 )
 
 
@@ -50,16 +50,4 @@ def sample(book: str, output: Path | None, base_url: str | None, catalog_path, n
     except SampleError as exc:
         raise click.ClickException(str(exc)) from None
     target = output or Path(sample_filename(found))
-    _write_atomically(target, data)
-    click.echo(f"Wrote {target} ({len(data):,} bytes)")
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write next to ``target`` and rename, so a reader never sees half a file."""
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise click.ClickException(f"folder '{folder}' does not exist")
-    try:
-        write_atomic(target, data, mode=0o644)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write '{target}': {exc.strerror or exc}") from None
+    write_output(target, data)

@@ -19,7 +19,6 @@ from storefront.templating import render
 
 from ..cover import book_cover, line_direction
 from ..press.kit import PressBook, PressKit, photo_extension
-from ..reproducible import source_date
 from ..textdir import Span
 from ..typefaces import font_set
 from .layout import PieceJob, check_fonts, data_uri, print_cover, qr_data_uri
@@ -36,18 +35,7 @@ def press_sheet_piece(size: str = "letter") -> Piece:
 
 
 def _job(piece: Piece, book: str, html: str, css: str, catalog: Catalog, created) -> PieceJob:
-    fonts = font_set(catalog)
-    return PieceJob(
-        piece=piece.name,
-        book=book,
-        campaign=None,
-        html=html,
-        css=css,
-        fonts_css=fonts.face_css(),
-        font_files=fonts.font_files(),
-        created=source_date(created).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        digest="",  # built on demand, never kept in a manifest
-    )
+    return PieceJob.on_demand(piece, book, html, css, font_set(catalog), created)
 
 
 def _photo_src(author) -> str | None:
