@@ -26,6 +26,7 @@ PLACEMENTS = (
     "shelf",
     "sheet",
     "press",
+    "read",
     "other",
 )
 LAYOUTS = ("card", "banner", "compact", "support")
@@ -132,12 +133,47 @@ class Urls:
     def cover(self, book: str, *, absolute: bool = False) -> str:
         return self._maybe_absolute(self._path("books", book, "cover"), absolute)
 
-    def sample(self, book: str, *, absolute: bool = False) -> str:
-        return self._maybe_absolute(self._path("books", book, "sample.epub"), absolute)
+    def counted(self, parts: tuple[str, ...], query: dict[str, str | None], absolute: bool) -> str:
+        """Finish a sample or reading-page URL whose ``src``/``c`` count where it was shown.
 
-    def audio_sample(self, book: str, extension: str, *, absolute: bool = False) -> str:
+        The static export overrides it: a static file counts nothing, so it drops the query.
+        """
+        return self._maybe_absolute(self._path(*parts, query=query), absolute)
+
+    def sample(
+        self,
+        book: str,
+        *,
+        src: str | None = None,
+        campaign: str | None = None,
+        absolute: bool = False,
+    ) -> str:
+        query = {"src": src, "c": campaign}
+        return self.counted(("books", book, "sample.epub"), query, absolute)
+
+    def audio_sample(
+        self,
+        book: str,
+        extension: str,
+        *,
+        src: str | None = None,
+        campaign: str | None = None,
+        absolute: bool = False,
+    ) -> str:
         """The audiobook's sample to listen to: ``/books/<book>/sample.<mp3|m4a|ogg>``."""
-        return self._maybe_absolute(self._path("books", book, f"sample.{extension}"), absolute)
+        query = {"src": src, "c": campaign}
+        return self.counted(("books", book, f"sample.{extension}"), query, absolute)
+
+    def read(
+        self,
+        book: str,
+        *,
+        src: str | None = None,
+        campaign: str | None = None,
+        absolute: bool = False,
+    ) -> str:
+        """The sample as a web page to read at once: ``/books/<book>/read``."""
+        return self.counted(("books", book, "read"), {"src": src, "c": campaign}, absolute)
 
     def flyer(
         self,

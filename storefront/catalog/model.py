@@ -60,6 +60,8 @@ class Site:
     default_country: str = spec(c.country, default="US")
     frame_ancestors: tuple[str, ...] = spec(c.frame_ancestors, default=("*",))
     fonts: Mapping[str, str] = spec(c.font_table, default_factory=dict)  # script -> file/family
+    # At the foot of every e-mail to readers (CAN-SPAM): one line per line of the address.
+    postal_address: tuple[str, ...] = spec(c.strings(c.text), default=())
 
     @property
     def tz(self) -> ZoneInfo:

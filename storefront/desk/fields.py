@@ -39,6 +39,12 @@ SITE = (
     Field("affiliate_disclosure", "Affiliate disclosure", "textarea"),
     Field("frame_ancestors", "Sites that may frame the card", "lines", help="One per line."),
     Field(
+        "postal_address",
+        "Postal address",
+        "lines",
+        help="One line per line; printed at the foot of every e-mail to readers.",
+    ),
+    Field(
         "fonts",
         "Fonts for other scripts",
         "map",
@@ -187,49 +193,49 @@ CAMPAIGN = (
 KINDS = {
     "site": SITE,
     "vendor": VENDOR,
+    "author": AUTHOR,
     "book": BOOK,
     "edition": EDITION,
     "offer": OFFER,
     "quote": QUOTE,
     "support": SUPPORT,
     "campaign": CAMPAIGN,
-    "author": AUTHOR,
 }
 
 TITLES = {
     "site": "Site settings",
     "vendor": "Store",
+    "author": "Author",
     "book": "Book",
     "edition": "Edition",
     "offer": "Offer",
     "quote": "Quote",
     "support": "Way to support",
     "campaign": "Campaign",
-    "author": "Author",
 }
 
 _PATTERNS = (
     (re.compile(r"^site$"), "site"),
     (re.compile(r"^vendors\[\d+\]$"), "vendor"),
+    (re.compile(r"^authors\[\d+\]$"), "author"),
     (re.compile(r"^books\[\d+\]$"), "book"),
     (re.compile(r"^books\[\d+\]\.editions\[\d+\]$"), "edition"),
     (re.compile(r"^books\[\d+\]\.editions\[\d+\]\.offers\[\d+\]$"), "offer"),
     (re.compile(r"^books\[\d+\]\.quotes\[\d+\]$"), "quote"),
     (re.compile(r"^support\[\d+\]$"), "support"),
     (re.compile(r"^campaigns\[\d+\]$"), "campaign"),
-    (re.compile(r"^authors\[\d+\]$"), "author"),
 )
 
 # Where new items go: the array path -> the kind of its items.
 ARRAYS = (
     (re.compile(r"^vendors$"), "vendor"),
+    (re.compile(r"^authors$"), "author"),
     (re.compile(r"^books$"), "book"),
     (re.compile(r"^books\[\d+\]\.editions$"), "edition"),
     (re.compile(r"^books\[\d+\]\.editions\[\d+\]\.offers$"), "offer"),
     (re.compile(r"^books\[\d+\]\.quotes$"), "quote"),
     (re.compile(r"^support$"), "support"),
     (re.compile(r"^campaigns$"), "campaign"),
-    (re.compile(r"^authors$"), "author"),
 )
 
 

@@ -14,8 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .. import catalog_shelf
-from ..catalog import Catalog
+from ..catalog import Catalog, shelf
 from ..presentation import audio_sample_url
 from ..pricing import book_campaigns
 from ..urls import FLYER_SIZES, LAYOUTS, THEMES
@@ -84,11 +83,11 @@ def seed_shelf(catalog: Catalog, urls: ExportUrls) -> None:
     urls.favicon()
     urls.shelf_embed()
     urls.shelf_fragment()
-    for who in catalog_shelf.authors(catalog):
+    for who in shelf.authors(catalog):
         urls.author(who.slug)
         urls.shelf_embed(author=who.slug)
         urls.shelf_fragment(author=who.slug)
-    for series in catalog_shelf.all_series(catalog):
+    for series in shelf.all_series(catalog):
         urls.series(series.slug)
         urls.shelf_embed(series=series.slug)
         urls.shelf_fragment(series=series.slug)

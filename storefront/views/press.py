@@ -21,8 +21,8 @@ from widgets.press.page import render_press_page
 from widgets.print import FlyerError, FlyerTextError
 from widgets.print.press import build_press_cover, build_press_sheet
 
-from .. import catalog_shelf as cs
 from ..catalog import Catalog
+from ..catalog import shelf as cs
 from ..state import Rendered
 from ..urls import FLYER_SIZES
 from . import send_rendered, storefront

@@ -13,8 +13,9 @@ from datetime import datetime
 
 from babel.dates import format_date
 
-from storefront import catalog_shelf as cs
+from storefront import presentation_shelf as ps
 from storefront.catalog import Author, Book, Catalog
+from storefront.catalog import shelf as cs
 from storefront.presentation import BookView, credits_line, format_duration, present_book
 from storefront.urls import Urls
 
@@ -153,7 +154,7 @@ def build_press_kit(
         books: tuple[Book, ...] = (found,)
         authors = cs.book_authors(catalog, found)
     else:
-        books = tuple(v.book for v in cs.present_shelf(catalog, at, urls).views)
+        books = tuple(v.book for v in ps.present_shelf(catalog, at, urls).views)
         authors = cs.authors(catalog)
     shown = []
     for b in books:

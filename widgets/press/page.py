@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storefront import catalog_shelf as cs
+from storefront import presentation_shelf as ps
 from storefront.presentation import book_json_ld
 from storefront.templating import render
 
@@ -12,7 +12,7 @@ from .kit import PressKit
 def press_json_ld(kit: PressKit) -> list[dict]:
     """Each book (schema.org ``Book``, buy links ``src=press``) and each author (``Person``)."""
     data = [book_json_ld(entry.view) for entry in kit.books]
-    data += [cs.person_json_ld(a, kit.urls, kit.catalog) for a in kit.authors]
+    data += [ps.person_json_ld(a, kit.urls, kit.catalog) for a in kit.authors]
     return data
 
 

@@ -261,7 +261,7 @@ def _press(size: str) -> Piece:
 PRESS_COVER_WIDTH, PRESS_COVER_HEIGHT = 1600, 2400
 
 # Pieces built on demand by other widgets: the backlist sheet (several books on
-# one page, widgets.shelf_sheet) and the press kit's sheet and cover
+# one page, widgets.print.backlist) and the press kit's sheet and cover
 # (widgets.print.press). Not in PIECES, which `storefront flyers` builds per book.
 SHEETS: dict[str, Piece] = {
     p.name: p

@@ -22,7 +22,7 @@ from ...desk.fields import KINDS
 from ...desk.history import SaveError
 from ...files import write_atomic
 from .base import MAX_CHAPTER, MAX_COVER, bp, desk, page
-from .editing import current, kind_of
+from .editing import current, kind_of, save
 
 SIGNATURES = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"))
 
@@ -46,7 +46,7 @@ def _table(path: str, kind: str = "book"):
 def _set_key(doc, table, key: str, value: str, base: str, summary: str, kind: str = "book"):
     field = next(f for f in KINDS[kind] if f.key == key)
     document.apply(table, (field,), {key: value})
-    return desk().files.save(document.dumps(doc), base, summary)
+    return save(document.dumps(doc), base, summary)
 
 
 def refused(message: str, path: str, status: int, what: str = "Cover"):

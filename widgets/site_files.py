@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from xml.etree import ElementTree as ET
 
-from storefront import catalog_shelf as cs
 from storefront.catalog import Book, Campaign, Catalog
+from storefront.catalog import shelf as cs
 from storefront.urls import Urls
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
