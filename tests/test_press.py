@@ -76,7 +76,7 @@ def test_the_zip_holds_every_file_of_the_kit(example):
     slugs = [b.slug for b in catalog.books]
     assert files == {
         "README.txt",
-        *(f"cover-{s}.png" for s in slugs),
+        *(f"cover-{s}.jpg" for s in slugs),
         "photo-elena-marsh.png",
         "bio-elena-marsh.md",
         "facts.md",
@@ -90,8 +90,11 @@ def test_the_zip_holds_every_file_of_the_kit(example):
     author = catalog.authors[0]
     assert archive.read("press-kit/photo-elena-marsh.png") == author.photo.read_bytes()
     for slug in slugs:
-        cover = Image.open(io.BytesIO(archive.read(f"press-kit/cover-{slug}.png")))
-        assert cover.size == (1600, 2400) and cover.mode == "RGB"
+        cover = Image.open(io.BytesIO(archive.read(f"press-kit/cover-{slug}.jpg")))
+        assert (cover.format, cover.size, cover.mode) == ("JPEG", (1600, 2400), "RGB")
+        # The typographic cover (its navy ground at the corners), never a QR code.
+        assert cover.getpixel((5, 5)) == pytest.approx((20, 33, 61), abs=3)
+        assert not zxingcpp.read_barcodes(cover)
         pages, _ = pdf_text(archive.read(f"press-kit/press-sheet-{slug}.pdf"))
         assert pages == 1
     facts = json.loads(archive.read("press-kit/facts.json"))
@@ -145,6 +148,24 @@ def test_the_a4_sheet_is_one_page_too(example):
     assert pages == 1
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_the_authors_own_cover_is_sent_as_it_is(write_catalog, tmp_path, suffix):
+    from .conftest import MINIMAL_CATALOG
+
+    image = Image.new("RGB", (300, 450), (200, 40, 40))
+    out = io.BytesIO()
+    image.save(out, format="JPEG" if suffix == ".jpg" else "PNG")
+    (tmp_path / f"cover{suffix}").write_bytes(out.getvalue())
+    path = write_catalog(
+        MINIMAL_CATALOG.replace(
+            'authors = ["A. Writer"]', f'authors = ["A. Writer"]\ncover = "cover{suffix}"'
+        )
+    )
+    kit = build_press_kit(load_catalog(path), AT, Urls(BASE))
+    files = kit_files(kit, created=CREATED)
+    assert files[f"cover-first{suffix}"] == out.getvalue()
+
+
 # --------------------------------------------------------------------------- the kit
 
 
@@ -156,8 +177,8 @@ def test_facts_name_isbns_pages_length_publisher_and_date(example):
     assert facts["Published"] == "18 March 2021"
     assert facts["Paperback"].startswith("ISBN 9798000001011; 312 pages; published 18 March 2021")
     assert facts["Ebook"] == "ISBN 9798000001028; from Kobo, Apple Books"
-    assert facts["Audiobook"] == "10 hrs, 12 mins; read by Fiona Grant; from Libro.fm"
-    assert facts["Credits"] == "by Elena Marsh"
+    assert facts["Audiobook"] == "10 hrs, 12 mins; from Libro.fm"
+    assert facts["Credits"] == "by Elena Marsh; read by Fiona Grant"
 
 
 def test_an_unknown_book_has_no_kit(example):

@@ -69,7 +69,7 @@ def test_the_press_page_shows_every_part_of_the_kit(example_client):
     assert facts["Publisher"] == "Harbour Light Press"
     assert facts["Paperback"].startswith("ISBN 9798000001011; 312 pages")
     hrefs = {a.get_text(): a["href"] for a in almanac.find_all("a")}
-    assert hrefs["High-resolution cover (PNG)"] == "/books/lighthouse-almanac/press/cover.png"
+    assert hrefs["High-resolution cover (JPEG)"] == "/books/lighthouse-almanac/press/cover.jpg"
     assert hrefs["One-page press sheet (PDF)"] == "/books/lighthouse-almanac/press/sheet.pdf"
     buy = [a["href"] for a in almanac.select("ul.buy-links a")]
     assert buy and all(h.startswith("/go/lighthouse-almanac/") and "src=press" in h for h in buy)
@@ -128,8 +128,8 @@ def test_the_zip_is_sent_with_an_etag(example_client):
 
 
 def test_the_downloads_the_page_links_are_served(example_client):
-    cover = example_client.get("/books/lighthouse-almanac/press/cover.png")
-    assert cover.status_code == 200 and cover.mimetype == "image/png"
+    cover = example_client.get("/books/lighthouse-almanac/press/cover.jpg")
+    assert cover.status_code == 200 and cover.mimetype == "image/jpeg"
     sheet = example_client.get("/books/lighthouse-almanac/press/sheet.pdf?size=a4")
     assert sheet.status_code == 200 and sheet.mimetype == "application/pdf"
     assert len(pypdf.PdfReader(io.BytesIO(sheet.data)).pages) == 1
@@ -145,7 +145,7 @@ def test_the_downloads_the_page_links_are_served(example_client):
     [
         ("/books/nope/press", 404),
         ("/books/nope/press/kit.zip", 404),
-        ("/books/lighthouse-almanac/press/cover.jpg", 404),
+        ("/books/lighthouse-almanac/press/cover.png", 404),
         ("/books/lighthouse-almanac/press/sheet.pdf?size=legal", 400),
     ],
 )
@@ -200,7 +200,7 @@ def test_a_kit_without_photo_or_bio_leaves_them_out(make_app, write_catalog):
     archive = zipfile.ZipFile(io.BytesIO(client.get("/press/kit.zip").data))
     names = {n.removeprefix("press-kit/") for n in archive.namelist()}
     assert not any(n.startswith("photo-") for n in names)
-    assert {"README.txt", "cover-first.png", "press-sheet-first.pdf", "bio-a-writer.md"} <= names
+    assert {"README.txt", "cover-first.jpg", "press-sheet-first.pdf", "bio-a-writer.md"} <= names
     assert "No biography yet." in archive.read("press-kit/bio-a-writer.md").decode()
     readme = archive.read("press-kit/README.txt").decode()
     assert f"See {BASE}/press" in readme  # no contact named: the page is the way in
@@ -278,7 +278,7 @@ def test_the_export_holds_the_press_kit(tmp_path):
         "press/kit.zip",
         "books/salt-and-signal/press/index.html",
         "books/salt-and-signal/press/kit.zip",
-        "books/salt-and-signal/press/cover.png",
+        "books/salt-and-signal/press/cover.jpg",
         "books/salt-and-signal/press/sheet.pdf",
         "authors/elena-marsh/photo.png",
     ):

@@ -16,7 +16,7 @@ from babel.dates import format_date
 from storefront import presentation_shelf as ps
 from storefront.catalog import Author, Book, Catalog
 from storefront.catalog import shelf as cs
-from storefront.presentation import BookView, credits_line, format_duration, present_book
+from storefront.presentation import BookView, format_duration, present_book
 from storefront.urls import Urls
 
 SRC = "press"  # the placement of every tracked link in the kit
@@ -85,10 +85,10 @@ class PressKit:
 
 
 def cover_extension(book: Book) -> str:
-    """The author's own JPEG is sent as it is (``jpg``); a PNG too; any other is rendered to PNG."""
-    if book.cover is not None and book.cover.suffix.lower() in (".jpg", ".jpeg"):
-        return "jpg"
-    return "png"
+    """The author's own PNG is sent as it is (``png``); every other cover is a JPEG."""
+    if book.cover is not None and book.cover.suffix.lower() == ".png":
+        return "png"
+    return "jpg"
 
 
 def photo_name(author: Author) -> str | None:
@@ -107,7 +107,7 @@ def photo_extension(author: Author) -> str | None:
 def book_facts(catalog: Catalog, view: BookView) -> tuple[Fact, ...]:
     """The facts of one book, each as the page, the sheet and the ZIP print it."""
     book, locale = view.book, catalog.site.locale
-    facts = [Fact("Title", book.full_title), Fact("Credits", credits_line(book))]
+    facts = [Fact("Title", book.full_title), Fact("Credits", str(view.credits))]
     n = cs.neighbours(catalog, book)
     if n is not None:
         facts.append(Fact("Series", f"Book {n.number} of {n.series.name}"))
@@ -123,7 +123,10 @@ def book_facts(catalog: Catalog, view: BookView) -> tuple[Fact, ...]:
 
 
 def edition_line(fmt, locale: str) -> str:
-    """``ISBN 978…; 320 pages; published 1 October 1998; from ebookit, Amazon``."""
+    """``ISBN 978…; 320 pages; published 1 October 1998; from ebookit, Amazon``.
+
+    The narrator is in the credits (``read by …``), the one rule for people's names.
+    """
     edition = fmt.edition
     parts = []
     if edition.isbn:
@@ -132,8 +135,6 @@ def edition_line(fmt, locale: str) -> str:
         parts.append(f"{edition.pages} pages")
     if edition.duration_minutes:
         parts.append(format_duration(edition.duration_minutes, locale))
-    if edition.narrator:
-        parts.append(f"read by {edition.narrator}")
     if edition.published:
         parts.append(f"published {format_date(edition.published, 'long', locale=locale)}")
     stores = list(dict.fromkeys(o.vendor.name for o in fmt.offers))
