@@ -107,7 +107,7 @@ def photo_extension(author: Author) -> str | None:
 def book_facts(catalog: Catalog, view: BookView) -> tuple[Fact, ...]:
     """The facts of one book, each as the page, the sheet and the ZIP print it."""
     book, locale = view.book, catalog.site.locale
-    facts = [Fact("Title", book.full_title), Fact("Credits", str(view.credits))]
+    facts = [Fact("Title", book.full_title), Fact("Credits", view.credits.line)]
     n = cs.neighbours(catalog, book)
     if n is not None:
         facts.append(Fact("Series", f"Book {n.number} of {n.series.name}"))
@@ -123,10 +123,7 @@ def book_facts(catalog: Catalog, view: BookView) -> tuple[Fact, ...]:
 
 
 def edition_line(fmt, locale: str) -> str:
-    """``ISBN 978…; 320 pages; published 1 October 1998; from ebookit, Amazon``.
-
-    The narrator is in the credits (``read by …``), the one rule for people's names.
-    """
+    """``ISBN 978…; 320 pages; published 1 October 1998; from ebookit, Amazon``."""
     edition = fmt.edition
     parts = []
     if edition.isbn:
@@ -135,6 +132,8 @@ def edition_line(fmt, locale: str) -> str:
         parts.append(f"{edition.pages} pages")
     if edition.duration_minutes:
         parts.append(format_duration(edition.duration_minutes, locale))
+    if edition.narrator:
+        parts.append(f"read by {edition.narrator}")
     if edition.published:
         parts.append(f"published {format_date(edition.published, 'long', locale=locale)}")
     stores = list(dict.fromkeys(o.vendor.name for o in fmt.offers))
