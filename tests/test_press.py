@@ -15,6 +15,7 @@ import pypdf
 import pypdfium2
 import pytest
 import zxingcpp
+from bs4 import BeautifulSoup
 from PIL import Image
 
 from storefront.catalog import load_catalog
@@ -243,3 +244,24 @@ def test_presskit_command_refuses_an_unknown_book(runner, tmp_path):
     result = runner.invoke(main, ["presskit", "nope", "--catalog", str(EXAMPLE)])
     assert result.exit_code == 2
     assert "no book 'nope'" in result.output and "lighthouse-almanac" in result.output
+
+
+def test_text_too_long_for_the_sheet_names_the_field(write_catalog, make_app):
+    from widgets.print import FlyerFitError
+
+    from .conftest import MINIMAL_CATALOG
+
+    long = " ".join(["A sentence of the blurb that goes on and on."] * 60)
+    path = write_catalog(
+        MINIMAL_CATALOG.replace(
+            'description = "A book for tests. It has two sentences."', f'description = "{long}"'
+        )
+    )
+    kit = build_press_kit(load_catalog(path), AT, Urls(BASE), "first")
+    with pytest.raises(FlyerFitError) as caught:
+        build_press_sheet(kit, "first", created=CREATED)
+    assert caught.value.field == "description"
+    response = make_app(CATALOG=str(path)).test_client().get("/books/first/press/sheet.pdf")
+    assert response.status_code == 422
+    message = BeautifulSoup(response.data, "html.parser").find("main").get_text()
+    assert "shorten the book's description" in message
