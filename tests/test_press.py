@@ -200,7 +200,9 @@ def test_a_long_short_bio_is_a_warning(write_catalog):
     assert "120 words" in warnings[0].message
 
 
-@pytest.mark.parametrize("value", ["press", "a@b", "a b@example.com", "<a@example.com>"])
+@pytest.mark.parametrize(
+    "value", ["press", "a@b", "a b@example.com", "<a@example.com>", "a?cc=b@example.com"]
+)
 def test_a_press_email_must_be_an_address(write_catalog, value):
     from storefront.catalog import CatalogError
 
