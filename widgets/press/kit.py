@@ -99,11 +99,6 @@ def photo_name(author: Author) -> str | None:
     return f"photo-{author.slug}.{'jpg' if suffix == 'jpeg' else suffix}"
 
 
-def photo_extension(author: Author) -> str | None:
-    """The suffix the photo is served under at ``/authors/<author>/photo.<ext>``."""
-    return author.photo.suffix.lstrip(".").lower() if author.photo is not None else None
-
-
 def book_facts(catalog: Catalog, view: BookView) -> tuple[Fact, ...]:
     """The facts of one book, each as the page, the sheet and the ZIP print it."""
     book, locale = view.book, catalog.site.locale

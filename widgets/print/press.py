@@ -14,12 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from storefront.catalog import Catalog
+from storefront.catalog import Author, Catalog
+from storefront.catalog.model import PHOTO_TYPES
 from storefront.templating import render
 
 from ..cover import book_cover, line_direction
 from ..cover_raster import PRESS_SIZE, RASTER_MEDIA_TYPE, raster_cover
-from ..press.kit import PressBook, PressKit, photo_extension
+from ..press.kit import PressBook, PressKit
 from ..reproducible import source_date
 from ..textdir import Span
 from ..typefaces import font_set
@@ -51,11 +52,10 @@ def _job(piece: Piece, book: str, html: str, css: str, catalog: Catalog, created
     )
 
 
-def _photo_src(author) -> str | None:
+def _photo_src(author: Author) -> str | None:
     if author.photo is None:
         return None
-    ext = photo_extension(author)
-    return data_uri(author.photo.read_bytes(), "image/png" if ext == "png" else "image/jpeg")
+    return data_uri(author.photo.read_bytes(), PHOTO_TYPES[author.photo.suffix.lower()])
 
 
 def press_sheet_html(kit: PressKit, entry: PressBook, piece: Piece) -> tuple[str, str]:
