@@ -31,6 +31,7 @@ def test_sitemap_is_valid_and_lists_every_page_with_lastmod(make_app, clock):
     locs = {u["loc"]: u["lastmod"] for u in data["url"]}
     assert set(locs) == {
         "https://books.example.org/",
+        "https://books.example.org/press",  # the press kit; each book's is linked from it
         *(
             f"https://books.example.org/books/{s}"
             for s in ("genesis", "leaving-earth", "universe-in-a-mirror", "conscious-choice")
