@@ -27,12 +27,14 @@ from .catalog import (
 )
 from .pricing import (
     Price,
+    SaleSummary,
     book_campaigns,
     book_prices,
     format_day,
     format_money,
     last_moment,
     price_window,
+    sale_summary,
 )
 from .urls import Urls
 
@@ -108,11 +110,20 @@ class FormatView:
 
     @property
     def best(self) -> OfferView | None:
-        """The lowest current price in this format (preferred vendor on a tie)."""
-        priced = [o for o in self.offers if o.price.amount is not None]
-        if not priced:
-            return None
-        return min(priced, key=lambda o: (o.price.amount, not o.offer.preferred))
+        """The format's headline price: the first of :attr:`bests` (the preferred's currency)."""
+        return next(iter(self.bests), None)
+
+    @property
+    def bests(self) -> tuple[OfferView, ...]:
+        """The lowest price per currency, preferred first: two currencies never compete."""
+        by_currency: dict[str, list[OfferView]] = {}
+        for o in self.offers:
+            if o.price.amount is not None:
+                by_currency.setdefault(o.offer.currency, []).append(o)
+        return tuple(
+            min(group, key=lambda o: (o.price.amount, not o.offer.preferred))
+            for group in by_currency.values()
+        )
 
     @property
     def notes(self) -> tuple[tuple[OfferView, str], ...]:
@@ -136,9 +147,9 @@ class BookView:
     formats: tuple[FormatView, ...]
     credits: str
     sale: SaleView | None
-    upcoming: SaleView | None
     fundraisers: tuple[Campaign, ...]
     valid_until: datetime | None
+    banner: SaleSummary | None = None  # the sale banner's phrase (running or announced)
 
     @property
     def site(self):
@@ -246,12 +257,6 @@ def present_book(
     if on_sale:
         best = max(on_sale, key=lambda o: (o.price.percent_saved, o.offer.preferred))
         sale = _sale_view(best.price.campaign, best, site)
-    upcoming = None
-    if not on_sale:
-        coming = [o for o in all_offers if o.price.upcoming is not None]
-        if coming:
-            first = min(coming, key=lambda o: (o.price.upcoming.starts, not o.offer.preferred))
-            upcoming = _sale_view(first.price.upcoming, first, site)
     fundraisers = tuple(book_campaigns(catalog, book, at, kind="fundraiser"))
     return BookView(
         catalog=catalog,
@@ -261,9 +266,9 @@ def present_book(
         formats=tuple(views),
         credits=credits_line(book),
         sale=sale,
-        upcoming=upcoming,
         fundraisers=fundraisers,
         valid_until=price_window(catalog, at)[1],
+        banner=sale_summary(catalog, book, at),
     )
 
 

@@ -176,7 +176,7 @@ def piece_context(
         "book": book,
         "site": catalog.site,
         "campaign": shown,
-        "sale": view.sale,
+        "sale": view.banner if view.banner and not view.banner.upcoming else None,
         "kicker": shown.name if shown else catalog.site.title,
         "headline": shown.headline if shown else book.pitch,
         "headline_lang": catalog.site.language if shown else book.language,
