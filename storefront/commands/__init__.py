@@ -79,6 +79,15 @@ def public_base_url(value: str | None, catalog: Catalog) -> str:
     return catalog.site.base_url or DEFAULT_BASE_URL
 
 
+def warn_if_proof(urls) -> None:
+    """Say in one line (standard error) why the pieces about to be built are marked PROOF."""
+    from ..urls import print_proof
+
+    proof = print_proof(urls.base_url)
+    if proof is not None:
+        click.echo(f"warning: {proof.warning}", err=True)
+
+
 def find_book(catalog: Catalog, slug: str) -> Book:
     """The book ``slug`` of ``catalog``, or a usage error listing the books there are."""
     book = catalog.book(slug)

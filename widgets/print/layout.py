@@ -21,7 +21,7 @@ from storefront.catalog import Book, Campaign, Catalog, Quote, Vendor
 from storefront.presentation import BookView, present_book
 from storefront.pricing import campaign_covers, utcnow
 from storefront.templating import render
-from storefront.urls import Urls
+from storefront.urls import Urls, print_proof
 
 from ..cover import CoverFitError, book_cover, cover_layout, line_direction
 from ..qr import qr_svg
@@ -190,6 +190,7 @@ def piece_context(
         # page's (the templates' own words are in the site's language).
         "page": page,
         "dir_attr": page.attrs,
+        "proof": print_proof(urls.base_url),
         "qr_src": qr_data_uri(qr_url),
         "qr_url": qr_url,
         "link_url": urls.chooser(book.slug, src=piece.src, campaign=tag, absolute=True),
