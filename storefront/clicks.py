@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class ClickKind(StrEnum):
@@ -22,6 +24,24 @@ class ClickKind(StrEnum):
     BOT = "bot"  # a crawler's user agent, or none at all
     PREFETCH = "prefetch"  # a browser fetching speculatively
     HEAD = "head"  # a HEAD request: link checkers and unfurlers
+
+
+# A visit that stayed on this site, stored as a click with this vendor: the EPUB sample
+# downloaded, the audio sample played or downloaded, the reading page opened. Its ``offer``
+# column says which (:class:`SampleKind`); stats count them apart from store clicks.
+SAMPLE_VENDOR = "storefront"
+
+
+class SampleKind(StrEnum):
+    """What a sample "click" was: the offer slug it is stored under."""
+
+    EPUB = "sample-epub"
+    AUDIO = "sample-audio"
+    READ = "read"
+
+    @property
+    def format(self) -> str:
+        return {"sample-epub": "ebook", "sample-audio": "audiobook", "read": "web"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -62,11 +82,24 @@ class ClickEvent:
         }
 
     def to_json(self) -> str:
-        values = asdict(self)
-        values["at"] = self.at.astimezone(UTC).isoformat()
-        values["day"] = self.day.isoformat()
-        values["kind"] = str(self.kind)
-        return json.dumps(values, separators=(",", ":"), sort_keys=True)
+        """One line of the click log (sorted keys, no spaces); :meth:`from_json` reads it."""
+        # Spelled out rather than asdict (a deep copy): this runs once per reader click.
+        values = {
+            "at": self.at.astimezone(UTC).isoformat(),
+            "book": self.book,
+            "campaign": self.campaign,
+            "country": self.country,
+            "day": self.day.isoformat(),
+            "format": self.format,
+            "id": self.id,
+            "is_repeat": self.is_repeat,
+            "kind": str(self.kind),
+            "offer": self.offer,
+            "placement": self.placement,
+            "referrer_host": self.referrer_host,
+            "vendor": self.vendor,
+        }
+        return _dumps(values)
 
     @classmethod
     def from_json(cls, line: str) -> ClickEvent:
