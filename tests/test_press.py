@@ -157,7 +157,7 @@ def test_facts_name_isbns_pages_length_publisher_and_date(example):
     assert facts["Paperback"].startswith("ISBN 9798000001011; 312 pages; published 18 March 2021")
     assert facts["Ebook"] == "ISBN 9798000001028; from Kobo, Apple Books"
     assert facts["Audiobook"] == "10 hrs, 12 mins; read by Fiona Grant; from Libro.fm"
-    assert facts["Credits"] == "by Elena Marsh"
+    assert facts["Credits"] == "by Elena Marsh; read by Fiona Grant"  # the one credits rule
 
 
 def test_an_unknown_book_has_no_kit(example):

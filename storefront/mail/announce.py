@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..catalog import Book, Campaign, Catalog
-from ..presentation import credits_line, present_book
+from ..presentation import present_book
 from ..pricing import campaign_covers, format_day, last_moment, price_offer
 from ..urls import Urls
 
@@ -178,7 +178,7 @@ def _sale_section(
         f"[![{escape_markdown(view.cover_alt)}]({cover_path(urls, book)})]"
         f"({urls.chooser(book.slug)})",
         "",
-        f"**{escape_markdown(book.full_title)}**, {escape_markdown(credits_line(book))}",
+        f"**{escape_markdown(book.full_title)}**, {escape_markdown(view.credits.line)}",
         "",
     ]
     lowered = 0
@@ -213,7 +213,7 @@ def draft_book(catalog: Catalog, book: Book, urls: Urls, at: datetime) -> Draft:
         f"[![{escape_markdown(view.cover_alt)}]({cover_path(urls, book)})]"
         f"({urls.chooser(book.slug)})",
         "",
-        f"**{escape_markdown(book.full_title)}**, {escape_markdown(credits_line(book))}",
+        f"**{escape_markdown(book.full_title)}**, {escape_markdown(view.credits.line)}",
         "",
         escape_markdown(book.description),
         "",

@@ -63,7 +63,8 @@ def sample_identifier(book: Book, urls: Urls) -> str:
 
 def credit_lines(book: Book, locale: str = "en") -> list[str]:
     """``by Robert Zimmerman``, ``Foreword by Valerie Anders``, ...: one line per role."""
-    return list(book_credits(book, locale).lines)
+    audiobook = book.edition("audiobook") is not None  # the sample sells it: name its narrator
+    return list(book_credits(book, locale, audiobook=audiobook).lines)
 
 
 def imprint(catalog: Catalog, book: Book, stamp: datetime) -> Imprint:

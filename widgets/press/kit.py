@@ -16,7 +16,7 @@ from babel.dates import format_date
 from storefront import presentation_shelf as ps
 from storefront.catalog import Author, Book, Catalog
 from storefront.catalog import shelf as cs
-from storefront.presentation import BookView, credits_line, format_duration, present_book
+from storefront.presentation import BookView, format_duration, present_book
 from storefront.urls import Urls
 
 SRC = "press"  # the placement of every tracked link in the kit
@@ -107,7 +107,7 @@ def photo_extension(author: Author) -> str | None:
 def book_facts(catalog: Catalog, view: BookView) -> tuple[Fact, ...]:
     """The facts of one book, each as the page, the sheet and the ZIP print it."""
     book, locale = view.book, catalog.site.locale
-    facts = [Fact("Title", book.full_title), Fact("Credits", credits_line(book))]
+    facts = [Fact("Title", book.full_title), Fact("Credits", view.credits.line)]
     n = cs.neighbours(catalog, book)
     if n is not None:
         facts.append(Fact("Series", f"Book {n.number} of {n.series.name}"))
