@@ -79,6 +79,22 @@ def public_base_url(value: str | None, catalog: Catalog) -> str:
     return catalog.site.base_url or DEFAULT_BASE_URL
 
 
+def instance_note(verb: str, folder: Path, what: str = "") -> None:
+    """Name the instance folder a command read or wrote, on standard error.
+
+    The default folder is ``./instance`` of the working directory: a command run
+    from another folder reads or writes another one, so every command says which.
+    """
+    how = "set by STOREFRONT_INSTANCE_PATH" if _instance_env() else "./instance of this folder"
+    click.echo(f"{verb} the instance folder {folder}{what} ({how})", err=True)
+
+
+def _instance_env() -> bool:
+    import os
+
+    return bool(os.environ.get("STOREFRONT_INSTANCE_PATH"))
+
+
 def warn_if_proof(urls) -> None:
     """Say in one line (standard error) why the pieces about to be built are marked PROOF."""
     from ..urls import print_proof
