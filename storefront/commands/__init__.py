@@ -114,6 +114,31 @@ def write_output(target: Path, data: bytes) -> None:
     click.echo(f"Wrote {target} ({len(data):,} bytes)")
 
 
+def instance_note(verb: str, folder: Path, what: str = "") -> None:
+    """Name the instance folder a command read or wrote, on standard error.
+
+    The default folder is ``./instance`` of the working directory: a command run
+    from another folder reads or writes another one, so every command says which.
+    """
+    how = "set by STOREFRONT_INSTANCE_PATH" if _instance_env() else "./instance of this folder"
+    click.echo(f"{verb} the instance folder {folder}{what} ({how})", err=True)
+
+
+def _instance_env() -> bool:
+    import os
+
+    return bool(os.environ.get("STOREFRONT_INSTANCE_PATH"))
+
+
+def warn_if_proof(urls) -> None:
+    """Say in one line (standard error) why the pieces about to be built are marked PROOF."""
+    from ..urls import print_proof
+
+    proof = print_proof(urls.base_url)
+    if proof is not None:
+        click.echo(f"warning: {proof.warning}", err=True)
+
+
 def find_book(catalog: Catalog, slug: str) -> Book:
     """The book ``slug`` of ``catalog``, or a usage error listing the books there are."""
     book = catalog.book(slug)

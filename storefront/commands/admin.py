@@ -36,4 +36,9 @@ def set_password() -> None:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot write {store.path}: {exc.strerror or exc}") from None
-    click.echo(f"Desk password set ({store.path}). Sign in at /admin/login.")
+    folder = store.path.parent
+    click.echo(
+        f"Desk password set in the instance folder {folder} ({store.path.name}). "
+        "Sign in at /admin/login of a server that uses this folder: `storefront serve` run "
+        f"from {folder.parent}, or with STOREFRONT_INSTANCE_PATH={folder}."
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..linkcheck import BROKEN, TRANSIENT, CheckConfig, LinkRun, Status, catalog_links, check_links
-from . import catalog_option, open_catalog
+from . import catalog_option, instance_note, open_catalog
 
 KINDS = ("offer", "country store", "affiliate", "store search", "quote source", "support")
 POSITIVE = click.FloatRange(min=0, min_open=True)
@@ -121,7 +121,8 @@ def check(
         from ..desk.linkreport import save_report
 
         try:
-            save_report(run.to_dict(), catalog.version)
+            saved = save_report(run.to_dict(), catalog.version)
+            instance_note("the desk's link report: saved in", saved.parent, f" ({saved.name})")
         except OSError as exc:
             click.echo(f"note: the report was not saved for the desk: {exc}", err=True)
     if output == "json":

@@ -17,7 +17,7 @@ from storefront.catalog import shelf as cs
 from storefront.presentation import present_book
 from storefront.pricing import utcnow
 from storefront.templating import render
-from storefront.urls import Urls
+from storefront.urls import Urls, print_proof
 
 from ..cover import line_direction
 from ..typefaces import FontSet, font_set
@@ -78,6 +78,7 @@ def sheet_context(
         "title": title,
         "site": catalog.site,
         "bookstore": bookstore,
+        "proof": print_proof(urls.base_url),
         "direction": line_direction,  # the typographic cover's lines
     }
 

@@ -105,6 +105,7 @@ _GEOMETRY = {
         "page": "letter",
         "margin": "0.5in 0.5in 0.15in",
         "quotes": "2.42in",
+        "text_width": "7.5in",  # the page's width inside its margins
         "cover": "2.4in",
         "about_left": "2.7in",
     },
@@ -112,6 +113,7 @@ _GEOMETRY = {
         "page": "A4",
         "margin": "12mm 12mm 3mm",
         "quotes": "3.12in",
+        "text_width": "186mm",
         "cover": "2.4in",
         "about_left": "2.7in",
     },
