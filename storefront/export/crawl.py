@@ -56,6 +56,7 @@ def seed_urls(catalog: Catalog, urls: ExportUrls, at: datetime) -> list[str]:
         urls.book(slug)
         urls.cover(slug)
         urls.sample(slug)
+        urls.read(slug)
         urls.social_image(slug)
         urls.oembed(urls.book(slug, absolute=True))
         for edition in book.editions:  # the audiobook's sample, copied beside the page
