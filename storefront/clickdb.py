@@ -25,6 +25,9 @@ def init_app(app: Flask) -> ClickStore:
         timeout=float(app.config["DATABASE_TIMEOUT"]),
         budget=float(app.config["CLICK_BUDGET"]),
         replay_interval=float(app.config["SPOOL_REPLAY_INTERVAL"]),
+        # A server answers the reader once the click is in its log (docs/clicks.md); a
+        # test app waits for the commit, so a test reads the click it just made.
+        wait=app.testing,
     )
     app.extensions[EXTENSION] = store
     if store.spool.pending():

@@ -25,6 +25,7 @@ PLACEMENTS = (
     "email",
     "shelf",
     "sheet",
+    "press",
     "read",
     "other",
 )
@@ -243,6 +244,25 @@ class Urls:
         """The shelf card's markup and style alone, for ``widget.js``."""
         query = {"author": author, "series": series}
         return self._maybe_absolute(self._path("embed", "shelf", "fragment", query=query), absolute)
+
+    def press(self, book: str | None = None, *, absolute: bool = False) -> str:
+        """The press kit's page: ``/press`` (every book) or ``/books/<book>/press``."""
+        path = self._path("books", book, "press") if book else "/press"
+        return self._maybe_absolute(path, absolute)
+
+    def press_kit(self, book: str | None = None, *, absolute: bool = False) -> str:
+        """The press kit as one ZIP: ``/press/kit.zip`` or ``/books/<book>/press/kit.zip``."""
+        path = self._path("books", book, "press", "kit.zip") if book else "/press/kit.zip"
+        return self._maybe_absolute(path, absolute)
+
+    def press_cover(self, book: str, extension: str, *, absolute: bool = False) -> str:
+        """The high-resolution cover: ``/books/<book>/press/cover.<png|jpg>``."""
+        path = self._path("books", book, "press", f"cover.{extension}")
+        return self._maybe_absolute(path, absolute)
+
+    def press_sheet(self, book: str, *, absolute: bool = False) -> str:
+        """The one-page press sheet: ``/books/<book>/press/sheet.pdf``."""
+        return self._maybe_absolute(self._path("books", book, "press", "sheet.pdf"), absolute)
 
     def sitemap(self, *, absolute: bool = True) -> str:
         return self._maybe_absolute("/sitemap.xml", absolute)

@@ -451,7 +451,7 @@ def test_reader_is_redirected_even_when_the_click_cannot_be_kept(make_app, tmp_p
     def disk_full(event):
         raise OSError(28, "No space left on device")
 
-    store.spool.append = disk_full
+    store.log.append = disk_full  # the click log (it replaced the spool on the click path)
     holder = sqlite3.connect(tmp_path / "storefront.db", isolation_level=None)
     store.ensure_schema()
     holder.execute("BEGIN IMMEDIATE")

@@ -352,7 +352,7 @@ def test_a_click_with_nowhere_to_go_is_logged_as_lost_not_raised(tmp_path, caplo
     def disk_full(event):
         raise OSError(28, "No space left on device")
 
-    store.spool.append = disk_full
+    store.log.append = disk_full  # the click log (it replaced the spool on the click path)
     try:
         event = click()
         assert store.record_click(event) is False

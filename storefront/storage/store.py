@@ -1,16 +1,19 @@
-"""The click store: the one ``record_click`` seam, the database with its spool.
+"""The click store: the one ``record_click`` seam, a per-process click log, the database.
 
-Every click goes through :meth:`ClickStore.record_click`. It commits the click to
-the database before the caller answers the reader; when the database is down,
-locked or full it appends the click to the local :class:`~storefront.spool.Spool`
-instead, so the reader is redirected at once and no click is lost. The spool is
-replayed into the database (insert-if-absent by the click's unique id, so a
-replay can be repeated after a crash without counting anything twice) at start-up,
-from a background thread while anything is spooled, and by ``storefront stats``.
+Every click goes through :meth:`ClickStore.record_click`, which appends it to this
+process's :class:`~storefront.spool.ClickLog` (one ``write()``: durable against a crash
+of the process once it returns) so the reader can be answered at once. This process's
+writer then moves the log into the database in batches (group commit, inserted only
+if the click's id is absent) at most ``flush_delay`` seconds later while the database
+answers; when it does not (down, locked, full), clicks wait in the log and the spool
+and are replayed once it is back: at start-up, from a background thread, and by
+``storefront stats``. The log of a process that died (``kill -9``) is replayed by
+whichever process replays next.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -24,14 +27,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..clicks import ClickEvent
-from ..spool import Spool
+from ..spool import Batch, ClickLog, Spool
 from .engine import DEFAULT_TIMEOUT, StorageError, WriterLock, database_url, lock_path, make_engine
-from .guard import Breaker, DatabaseThread, GroupCommit, SqliteFile
+from .guard import Breaker, DatabaseThread, SqliteFile
 from .schema import ClickInsert, clicks, insert_if_absent, migrate
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BUDGET = 0.05  # seconds a reader's redirect may wait on storage (STOREFRONT_CLICK_BUDGET)
+DEFAULT_BUDGET = 0.05  # seconds a write may take before the database counts as not answering
+DEFAULT_FLUSH_DELAY = 0.1  # seconds at most between a click's 302 and its batch's commit
 DEFAULT_RETRY_AFTER = 0.5  # after a failure, spool without asking the database (doubling)
 DEFAULT_FILE_CHECK = 0.05  # seconds between checks that the SQLite file is still the one open
 DEFAULT_REPLAY_INTERVAL = 5.0  # seconds between replay attempts while clicks are spooled
@@ -53,14 +57,20 @@ os.register_at_fork(after_in_child=_after_fork)
 
 
 class ClickStore:
-    """The click database with its spool: ``record_click`` never fails and never waits long.
+    """The click database with its log and spool: ``record_click`` never fails, never waits long.
 
-    A click is written by this process's database thread; the reader's request waits
-    for it at most ``budget`` seconds (``STOREFRONT_CLICK_BUDGET``). Past that, or on
-    any error, the click is spooled and the breaker opens: the next clicks go straight
-    to the spool (no wait at all) until a probe or the background replayer finds the
-    database answering again. A write that finishes after its click was spooled is
-    harmless: clicks are inserted only if their id is absent, the spool's replay too.
+    A click is appended to this process's click log, then written into the database
+    by this process's database thread, in batches. ``wait=False`` (the server): the
+    reader is answered once the click is in the log, and a ticker thread hands the log
+    to the database thread every ``flush_delay`` seconds. ``wait=True`` (the default for
+    scripts and tests): ``record_click`` also waits for the click's commit, at most
+    ``budget`` seconds (``STOREFRONT_CLICK_BUDGET``), and says whether it was committed.
+
+    A write that fails, or runs past the budget, opens the breaker: clicks stay in the
+    log, with no write attempted, until a probe or the background replayer finds the
+    database answering again. A write that finishes after the breaker opened leaves its
+    batch to the replayer, and clicks are inserted only if their id is absent, so
+    nothing counts twice.
 
     With SQLite, the file is checked (at most every ``file_check`` seconds, and after
     the writes since the last check) to be the one the connection opened: a removed
@@ -78,11 +88,16 @@ class ClickStore:
         retry_after: float = DEFAULT_RETRY_AFTER,
         replay_interval: float = DEFAULT_REPLAY_INTERVAL,
         file_check: float = DEFAULT_FILE_CHECK,
+        wait: bool = True,
+        flush_delay: float = DEFAULT_FLUSH_DELAY,
     ):
         self.url = url
         self.engine = make_engine(url, timeout)
         self.spool = spool
+        self.log = ClickLog(spool.directory)
         self.budget = budget
+        self.wait = wait
+        self.flush_delay = flush_delay
         self.breaker = Breaker(base=retry_after)
         self.replay_interval = replay_interval
         self._insert = ClickInsert(self.engine.dialect)
@@ -90,13 +105,17 @@ class ClickStore:
         self._writer = WriterLock(lock_path(database)) if database else contextlib.nullcontext()
         self._file = SqliteFile(database, file_check) if database else None
         self._thread = DatabaseThread("storefront-click-writer")
-        self._batch = GroupCommit(self._thread, self._write)
         # The database thread's own connection, and the file generation it was opened in.
         self._conn = None
         self._conn_generation = -1
         self._unchecked: list[ClickEvent] = []  # written since the file was last checked
         self._ready = False  # schema checked by this process
-        self._next_spool_check = 0.0
+        # What the writer has settled, by the log's sequence numbers (waiters watch it).
+        self._settled = threading.Condition()
+        self._stored = 0
+        self._failed = 0
+        self._flush_queued = False
+        self._ticker_pid = 0
         self._replayer: threading.Thread | None = None
         self._replayer_lock = threading.Lock()
         self._wake = threading.Event()
@@ -113,40 +132,138 @@ class ClickStore:
     # -- the seam
 
     def record_click(self, event: ClickEvent) -> bool:
-        """Store one click: committed to the database (True), else spooled (False).
+        """Store one click: durable in the click log when this returns, never raises.
 
-        Returns within the click budget (plus the spool's append), once the click is
-        durable in one of the two, so the caller may answer the reader. Never raises
-        for a storage problem: if the spool cannot be written either (a full disk),
-        the click is logged as lost.
+        Without ``wait``: True once the click is in the log (the writer commits it
+        within ``flush_delay`` while the database answers). With ``wait``: True once it
+        is committed, False when it was left in the log for the replay (the database
+        failed or did not answer within the budget). False too when the log cannot be
+        written either (a full disk): then the click is logged as lost.
         """
-        now = time.monotonic()
-        # A write still running past the budget means the database went silent.
-        if self._thread.busy_for() < self.budget and self.breaker.allows(now):
-            future = self._batch.submit(event)
-            try:
-                future.result(timeout=self.budget)
-            except TimeoutError:
-                self._trip(f"no answer within the click budget ({self.budget * 1000:.0f} ms)")
-            except Exception as exc:  # noqa: BLE001 - whatever the database says, spool
-                self._trip(_short(exc))
-            else:
-                if self.breaker.success():
-                    logger.warning("click database answers again; clicks are committed")
-                if now >= self._next_spool_check:
-                    # Another worker (or a crashed one) may have left clicks in the spool.
-                    self._next_spool_check = now + self.replay_interval
-                    if self.spool.pending():
-                        self.start_replayer()
-                return True
         try:
-            self.spool.append(event)
+            number = self.log.append(event)
         except OSError as exc:
-            # The database and the local disk both refuse: nothing left to keep it in.
-            logger.error("click %s lost: database and spool both unavailable: %s", event.id, exc)
+            # The local disk refuses: nothing left to keep it in.
+            logger.error("click %s lost: the click log cannot be written: %s", event.id, exc)
             return False
+        if not self.wait:
+            if self._ticker_pid != os.getpid():
+                self._start_ticker()
+            return True
+        # A write still running past the budget means the database went silent.
+        if self._thread.busy_for() >= self.budget or not self.breaker.allows(time.monotonic()):
+            self.start_replayer()
+            return False
+        self._request_flush()
+        with self._settled:
+            self._settled.wait_for(
+                lambda: self._stored >= number or self._failed >= number, timeout=self.budget
+            )
+            stored, failed = self._stored >= number, self._failed >= number
+        if stored:
+            return True
+        if not failed:
+            self._trip(f"no answer within the click budget ({self.budget * 1000:.0f} ms)")
         self.start_replayer()
         return False
+
+    # -- the writer
+
+    def _request_flush(self) -> None:
+        with self._settled:
+            if self._flush_queued:
+                return
+            self._flush_queued = True
+        self._thread.submit(self._flush)
+
+    def _flush(self) -> None:
+        """Commit what the click log holds in one transaction (on the database thread)."""
+        with self._settled:
+            self._flush_queued = False
+        batch = self.log.take()
+        if batch is None:
+            return
+        failures = self.breaker.failures
+        try:
+            if batch.events:
+                self._write(batch.events)
+        except Exception as exc:  # noqa: BLE001 - whatever the database says, keep the batch
+            if self.breaker.failures == failures:  # no waiter gave up on it already
+                self._trip(_short(exc))
+            self._settle(failed=batch.upto)
+            self.start_replayer()  # the batch file stays for it
+            return
+        self._stored_batch(batch, late=self.breaker.failures > failures)
+        self._settle(stored=batch.upto)  # after the breaker closed: a waiter sees it closed
+
+    def _stored_batch(self, batch: Batch, late: bool) -> None:
+        if late:
+            # Someone gave up waiting and opened the breaker meanwhile: the replayer
+            # decides when the database is back, and takes this batch (counted once).
+            self.start_replayer()
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(batch.path)
+        if self.breaker.success():
+            logger.warning("click database answers again; clicks are committed")
+
+    def _settle(self, stored: int = 0, failed: int = 0) -> None:
+        with self._settled:
+            self._stored = max(self._stored, stored)
+            self._failed = max(self._failed, failed)
+            self._settled.notify_all()
+
+    def _start_ticker(self) -> None:
+        with self._replayer_lock:
+            if self._ticker_pid == os.getpid() or self._closed:
+                return
+            self._ticker_pid = os.getpid()
+            threading.Thread(target=self._tick, name="storefront-click-ticker", daemon=True).start()
+            atexit.register(self._flush_at_exit)
+
+    def _tick(self) -> None:
+        """Hand the log to the database thread every ``flush_delay``; watch for others' clicks."""
+        pid = os.getpid()
+        next_look = 0.0
+        while not self._closed and self._ticker_pid == pid:
+            time.sleep(self.flush_delay)
+            now = time.monotonic()
+            if self.log.pending() and self._thread.busy_for() == 0 and self.breaker.allows(now):
+                self._request_flush()
+            if now >= next_look:
+                # Clicks of a process that died, or spooled by an older version.
+                next_look = now + min(self.replay_interval, 1.0)
+                if self._others_waiting():
+                    self.start_replayer()
+
+    def _others_waiting(self) -> bool:
+        own = self.log.path
+        try:
+            with os.scandir(self.spool.directory) as entries:
+                return any(
+                    e.name.endswith(".jsonl")
+                    and not e.name.startswith("rejected-")
+                    and (own is None or e.name != own.name)
+                    and e.stat().st_size > 0
+                    for e in entries
+                )
+        except OSError:
+            return False
+
+    def _flush_at_exit(self) -> None:
+        # A worker stopping gracefully stores its last clicks (else the next replay does).
+        if (
+            not self._closed
+            and self.log.pending()
+            and (self.wait or self._ticker_pid == os.getpid())
+        ):
+            with contextlib.suppress(Exception):
+                self._request_flush()
+                with self._settled:
+                    number = self.log.appended
+                    self._settled.wait_for(
+                        lambda: self._stored >= number or self._failed >= number, timeout=2.0
+                    )
 
     def _trip(self, reason: str) -> None:
         if self.breaker.failure(reason):
@@ -240,7 +357,10 @@ class ClickStore:
                 self._recover_file(own_connection=False)
                 raise StorageError(f"the click database {self._file.path} was removed or replaced")
 
+        taken = self.log.take()  # this process's own log goes with the rest
         replayed = self.spool.replay(sink)
+        if taken is not None and not taken.path.exists():
+            self._settle(stored=taken.upto)
         if replayed:
             logger.info("replayed %s spooled click(s) into the database", replayed)
         if self.breaker.success():
@@ -276,7 +396,7 @@ class ClickStore:
             self.try_replay()
             with self._replayer_lock:
                 # Decided under the lock: a click spooled after this check starts a new thread.
-                if not self.spool.pending():
+                if not self._others_waiting() and not (self.breaker.is_open and self.log.pending()):
                     self._replayer = None
                     return
 
@@ -285,7 +405,8 @@ class ClickStore:
         self._wake.set()
 
     def close(self) -> None:
-        """Stop the replayer and close the connections (tests, CLI)."""
+        """Store what this process's log holds, stop the threads, close the connections."""
+        self._flush_at_exit()
         self._closed = True
         self._wake.set()
         thread = self._replayer
@@ -362,11 +483,17 @@ def open_click_store(
     timeout: float = DEFAULT_TIMEOUT,
     budget: float = DEFAULT_BUDGET,
     replay_interval: float = DEFAULT_REPLAY_INTERVAL,
+    wait: bool = True,
 ) -> ClickStore:
-    """The click store for these settings: database URL and the spool in the instance folder."""
+    """The click store for these settings: database URL and the spool in the instance folder.
+
+    ``wait=False`` for a server: a reader's click is answered once it is in the click log.
+    """
     url = database_url(configured_url, instance_path)
     spool = Spool(Path(instance_path) / "spool")
-    return ClickStore(url, spool, timeout=timeout, budget=budget, replay_interval=replay_interval)
+    return ClickStore(
+        url, spool, timeout=timeout, budget=budget, replay_interval=replay_interval, wait=wait
+    )
 
 
 def iter_rows(store: ClickStore, ids: Iterable[str]) -> list[dict]:

@@ -48,7 +48,7 @@ def build_sample(
     # 1. sources
     view = present_book(catalog, book, at, urls, src="epub")
     chapter = load_chapter(catalog, book)
-    check_cover(book_cover(book), book)
+    check_cover(book_cover(book, locale=catalog.site.locale), book)
     stamp = source_date(default=modified or default_modified(catalog, book, chapter, at))
     stamp = max(stamp.astimezone(UTC), ZIP_EPOCH)
     direction = language_direction(book.language)
@@ -78,7 +78,7 @@ def build_sample(
         "page_url": page_url,
         "read_url": urls.read(book.slug, src="epub", absolute=True),
         "chapter": chapter,
-        "credits": credit_lines(book),
+        "credits": credit_lines(book, catalog.site.locale),
         "publisher": facts.publisher,
         "published": book.published.isoformat() if book.published else None,
         "rights": facts.rights,

@@ -13,7 +13,7 @@ from datetime import datetime
 from ebooklib import epub
 
 from storefront.catalog import Book, Catalog
-from storefront.presentation import ROLE_PHRASES
+from storefront.credits import book_credits, join_names
 from storefront.urls import Urls
 
 # MARC relator codes for the OPF (https://id.loc.gov/vocabulary/relators).
@@ -61,26 +61,18 @@ def sample_identifier(book: Book, urls: Urls) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, urls.sample(book.slug, absolute=True)).urn
 
 
-def credit_lines(book: Book) -> list[str]:
+def credit_lines(book: Book, locale: str = "en") -> list[str]:
     """``by Robert Zimmerman``, ``Foreword by Valerie Anders``, ...: one line per role."""
-    lines = ["by " + join_names(book.authors)]
-    for role in dict.fromkeys(c.role for c in book.contributors):
-        names = [c.name for c in book.contributors if c.role == role]
-        phrase = ROLE_PHRASES.get(role, "with")
-        lines.append(f"{phrase[:1].upper()}{phrase[1:]} {join_names(names)}")
-    return lines
-
-
-def join_names(names) -> str:
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    audiobook = book.edition("audiobook") is not None  # the sample sells it: name its narrator
+    return list(book_credits(book, locale, audiobook=audiobook).lines)
 
 
 def imprint(catalog: Catalog, book: Book, stamp: datetime) -> Imprint:
     return Imprint(
         publisher=book.publisher or catalog.site.title,
         date=(book.published or stamp.date()).isoformat(),
-        rights=book.rights or f"Copyright © {join_names(book.authors)}. All rights reserved.",
+        rights=book.rights
+        or f"Copyright © {join_names(book.authors, catalog.site.locale)}. All rights reserved.",
         rights_language=book.language if book.rights else catalog.site.language,
     )
 

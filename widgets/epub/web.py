@@ -81,7 +81,7 @@ def render_read_page(catalog: Catalog, book: Book, at: datetime, urls: Urls) -> 
         site=catalog.site,
         urls=urls,
         book=book,
-        credits=credit_lines(book),
+        credits=credit_lines(book, catalog.site.locale),
         chapter=chapter,
         chapter_body=chapter_html(chapter) if chapter else None,
         facts=facts,

@@ -25,7 +25,7 @@ from storefront.urls import Urls
 from ..typefaces import FONTS_DIR
 from .fit import fit_css, fit_document
 from .layout import PieceJob, prepare_piece
-from .pieces import PIECES, SHEETS, SOCIAL_HEIGHT, SOCIAL_WIDTH, FlyerError, Piece
+from .pieces import PIECES, SHEETS, FlyerError, Piece
 
 # Tagged PDFs (structure tree, /Lang, title shown in the window) for screen readers.
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
@@ -108,7 +108,7 @@ class Renderer:
                     "(only data: URLs and the fonts may be read while rendering)"
                 ) from None
             if piece.media_type == "image/png":
-                return rasterize(pdf, SOCIAL_WIDTH, SOCIAL_HEIGHT)
+                return rasterize(pdf, *piece.pixels)
             return pdf
 
     def render_html(self, html: str, css: str, font_files: tuple[str, ...] = ()) -> bytes:
@@ -123,7 +123,7 @@ class Renderer:
             return document.write_pdf()
 
     def _options(self, piece: Piece) -> dict:
-        # The social image is rasterized: tagging it would be wasted work.
+        # Image pieces (the social image, the press cover) are rasterized: tagging is wasted.
         return dict(PDF_OPTIONS) if piece.media_type == "application/pdf" else {}
 
     def _layout(self, job: PieceJob, piece: Piece, sizes: Mapping[str, float]):
