@@ -183,3 +183,24 @@ def test_an_audio_listen_counts_once_not_each_seek(make_app, audio_catalog, head
     assert response.status_code in (200, 206)
     found = [(r["offer"], r["placement"]) for r in rows(app)]
     assert found == ([("sample-audio", "page")] if counted else [])
+
+
+def test_the_statistics_page_shows_samples_and_reads_apart(make_app):
+    # /admin/stats and the desk's statistics page render the same partial (admin/_stats.html).
+    token = "a-long-enough-admin-token-for-tests"
+    app = make_app(ADMIN_TOKEN=token)
+    client = app.test_client()
+    reader = {"User-Agent": BROWSER}
+    client.get("/books/genesis/read?src=card", headers=reader)
+    client.get("/books/genesis/sample.epub?src=page", headers=reader)
+    client.get("/go/genesis/kindle?src=page", headers=reader)
+    soup = soup_of(client.get("/admin/stats", headers={"Authorization": f"Bearer {token}"}))
+    totals = {t["data-total"]: int(t.get_text()) for t in soup.select("[data-total]")}
+    assert (totals["clicks"], totals["samples"], totals["reads"]) == (1, 1, 1)
+    table = soup.select_one('table[data-by="placement"]')
+    cells = {
+        row["data-key"]: [td.get_text() for td in row.find_all("td")[1:]]
+        for row in table.select("tbody tr")
+    }
+    # Store clicks, unique, samples, reads, not counted.
+    assert cells == {"page": ["1", "1", "1", "0", "0"], "card": ["0", "0", "0", "1", "0"]}
