@@ -17,6 +17,9 @@ bytes or the layout, fonts, size and code), so a second sample build costs
 nothing, and the same input gives the same bytes (Pillow's encoder is
 deterministic). Other sizes are asked with ``size``: the press kit's
 high-resolution cover is the same cover at its own 2:3 (``PRESS_SIZE``).
+With ``cache_dir`` (the server passes a folder of its instance) it is kept on
+disk under that digest too, so a restarted worker neither imports WeasyPrint nor
+draws the cover again (a cold draw costs seconds on a busy machine).
 """
 
 from __future__ import annotations
@@ -24,15 +27,20 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
+import os
+import tempfile
 import threading
 from collections import OrderedDict
 from functools import cache
 from importlib.metadata import version as package_version
+from pathlib import Path
 
 from storefront.catalog import Book
 from storefront.templating import render
 
 from .cover import COVER_HEIGHT, COVER_WIDTH, book_cover, cover_layout, line_direction
+from .reproducible import code_digest
 from .typefaces import FontSet
 
 RASTER_WIDTH, RASTER_HEIGHT = 1600, 2560
@@ -41,8 +49,11 @@ RASTER_MEDIA_TYPE = "image/jpeg"
 JPEG_QUALITY = 90
 BACKGROUND = (0x14, 0x21, 0x3D)  # the typographic cover's own (covers/typographic.css)
 
+logger = logging.getLogger(__name__)
+
 _CACHE: OrderedDict[str, bytes] = OrderedDict()
 _CACHE_SIZE = 32  # about 200 KB each
+_DISK_FILES = 64  # covers kept on disk; the oldest go first
 _lock = threading.Lock()
 
 
@@ -52,6 +63,7 @@ def raster_cover(
     *,
     alt: str = "",
     size: tuple[int, int] = (RASTER_WIDTH, RASTER_HEIGHT),
+    cache_dir: Path | None = None,
 ) -> bytes:
     """The cover of ``book`` as an RGB JPEG of ``size`` px (see the module docstring)."""
     fonts = fonts or FontSet()
@@ -61,6 +73,41 @@ def raster_cover(
         if found is not None:
             _CACHE.move_to_end(key)
             return found
+    data = _read(cache_dir, key) if cache_dir is not None else None
+    if data is None:
+        data = _draw(book, fonts, alt, size)
+        if cache_dir is not None:
+            _write(cache_dir, key, data)
+    with _lock:
+        _CACHE[key] = data
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return data
+
+
+def _read(folder: Path, key: str) -> bytes | None:
+    try:
+        return (folder / f"{key}.jpg").read_bytes()
+    except OSError:
+        return None
+
+
+def _write(folder: Path, key: str, data: bytes) -> None:
+    """Keep ``data`` as ``<key>.jpg`` (written whole, then renamed); a failure is only logged."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temporary, folder / f"{key}.jpg")
+        kept = sorted(folder.glob("*.jpg"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[_DISK_FILES:]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("cannot keep the raster cover in %s: %s", folder, exc)
+
+
+def _draw(book: Book, fonts: FontSet, alt: str, size: tuple[int, int]) -> bytes:
     if book.cover is not None:
         image = book_cover(book)
         if image.media_type == "image/svg+xml":
@@ -69,10 +116,6 @@ def raster_cover(
             data = _encode(_fit(_open(image.data), size))
     else:
         data = _encode(_typographic_pixels(book, fonts, alt, size))
-    with _lock:
-        _CACHE[key] = data
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
     return data
 
 
@@ -93,7 +136,8 @@ def _digest(book: Book, fonts: FontSet, size: tuple[int, int]) -> str:
 def _tools() -> str:
     """The libraries that draw the pixels, and the size and quality (read once)."""
     versions = [package_version(name) for name in ("pillow", "pypdfium2", "weasyprint")]
-    return f"{versions} q{JPEG_QUALITY}"
+    # Every module and template: a cover kept on disk never outlives the code that drew it.
+    return f"{versions} q{JPEG_QUALITY} {code_digest()}"
 
 
 def _open(data: bytes):
