@@ -14,6 +14,7 @@ whichever process replays next.
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import logging
 import os
@@ -38,6 +39,7 @@ DEFAULT_BUDGET = 0.05  # seconds a write may take before the database counts as 
 DEFAULT_FLUSH_DELAY = 0.1  # seconds at most between a click's 302 and its batch's commit
 DEFAULT_RETRY_AFTER = 0.5  # after a failure, spool without asking the database (doubling)
 DEFAULT_FILE_CHECK = 0.05  # seconds between checks that the SQLite file is still the one open
+RECENT = 1.0  # seconds of written clicks kept to write again if the SQLite file was removed
 DEFAULT_REPLAY_INTERVAL = 5.0  # seconds between replay attempts while clicks are spooled
 REPLAY_CHUNK = 500  # clicks per replay transaction
 
@@ -50,7 +52,7 @@ def _after_fork() -> None:
     for store in list(_stores):
         store._conn = None
         store._conn_generation = -1
-        store._unchecked = []
+        store._recent = collections.deque()
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -108,7 +110,10 @@ class ClickStore:
         # The database thread's own connection, and the file generation it was opened in.
         self._conn = None
         self._conn_generation = -1
-        self._unchecked: list[ClickEvent] = []  # written since the file was last checked
+        # SQLite: the clicks written in the last RECENT seconds, and the file generation
+        # they went into: written again if that file turns out removed or replaced.
+        self._recent: collections.deque[tuple[float, list[ClickEvent]]] = collections.deque()
+        self._recent_generation = 0
         self._ready = False  # schema checked by this process
         # What the writer has settled, by the log's sequence numbers (waiters watch it).
         self._settled = threading.Condition()
@@ -237,13 +242,17 @@ class ClickStore:
                     self.start_replayer()
 
     def _others_waiting(self) -> bool:
-        own = self.log.path
+        """Whether clicks wait that this process's writer will not store: batches left by a
+        failed or late write, an older version's spool, the log of a process that died."""
         try:
             with os.scandir(self.spool.directory) as entries:
                 return any(
-                    e.name.endswith(".jsonl")
-                    and not e.name.startswith("rejected-")
-                    and (own is None or e.name != own.name)
+                    (
+                        e.name.startswith("batch-")
+                        or e.name == "clicks.jsonl"
+                        or (e.name.startswith("log-") and not _owner_alive(e.name))
+                    )
+                    and e.name.endswith(".jsonl")
                     and e.stat().st_size > 0
                     for e in entries
                 )
@@ -271,6 +280,10 @@ class ClickStore:
 
     def _write(self, events: list[ClickEvent]) -> None:
         """Commit clicks in one transaction (on the database thread only)."""
+        if self._recent and self._file.generation != self._recent_generation:
+            # The file was found moved elsewhere (a probe, a replay) after these went into
+            # the old one: they go into the file now at the path too.
+            events = [*self._recent_events(), *events]
         conn = self._connection()
         try:
             with self._writer:
@@ -288,14 +301,22 @@ class ClickStore:
             self._drop_connection()
             raise
         if self._file is not None:
-            self._unchecked.extend(events)
+            now = time.monotonic()
+            self._recent.append((now, events))
+            self._recent_generation = self._conn_generation
+            while self._recent and self._recent[0][0] < now - RECENT:
+                self._recent.popleft()
             if self._file.moved():
-                # Written into a file that is no longer the database: write them again.
-                lost, self._unchecked = self._unchecked, []
+                # Written into a file that is no longer the database (since the last check,
+                # or just before it was removed): write them again into the one at the path.
+                lost = self._recent_events()
                 self._recover_file()
                 self._write(lost)
-            elif self._file.checked:
-                self._unchecked.clear()
+
+    def _recent_events(self) -> list[ClickEvent]:
+        events = [event for _, batch in self._recent for event in batch]
+        self._recent.clear()
+        return events
 
     def _connection(self, schema: bool = True):
         if schema and not self._ready:
@@ -501,6 +522,20 @@ def iter_rows(store: ClickStore, ids: Iterable[str]) -> list[dict]:
     with store.engine.connect() as conn:
         result = conn.execute(select(clicks).where(clicks.c.id.in_(list(ids))))
         return [dict(row._mapping) for row in result]
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the process named in a click log's name (``log-<pid>-<ns>.jsonl``) runs.
+
+    A hint only (a pid may be reused): the replay takes a log by its lock, never by this.
+    """
+    try:
+        os.kill(int(name.split("-")[1]), 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _short(exc: BaseException) -> str:
