@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 # and may have `init_app(app)` for teardown handlers or extra set-up.
 VIEW_MODULES = (
     *("errors", "books", "sample", "audio", "embed", "go", "admin", "flyer", "desk"),
-    *("shelf", "feeds"),
+    *("shelf", "feeds", "press", "read"),
 )
 
 

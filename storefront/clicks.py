@@ -26,6 +26,24 @@ class ClickKind(StrEnum):
     HEAD = "head"  # a HEAD request: link checkers and unfurlers
 
 
+# A visit that stayed on this site, stored as a click with this vendor: the EPUB sample
+# downloaded, the audio sample played or downloaded, the reading page opened. Its ``offer``
+# column says which (:class:`SampleKind`); stats count them apart from store clicks.
+SAMPLE_VENDOR = "storefront"
+
+
+class SampleKind(StrEnum):
+    """What a sample "click" was: the offer slug it is stored under."""
+
+    EPUB = "sample-epub"
+    AUDIO = "sample-audio"
+    READ = "read"
+
+    @property
+    def format(self) -> str:
+        return {"sample-epub": "ebook", "sample-audio": "audiobook", "read": "web"}[self.value]
+
+
 @dataclass(frozen=True)
 class ClickEvent:
     """One click on a tracked link, as stored: no IP, no user agent, no cookie id."""

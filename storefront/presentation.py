@@ -25,6 +25,7 @@ from .catalog import (
     Vendor,
     iso_duration,
 )
+from .credits import Credits, book_credits
 from .pricing import (
     Price,
     book_campaigns,
@@ -47,17 +48,6 @@ SCHEMA_FORMATS = {
     "audiobook": "https://schema.org/AudiobookFormat",
     "paperback": "https://schema.org/Paperback",
     "hardcover": "https://schema.org/Hardcover",
-}
-ROLE_PHRASES = {
-    "foreword": "foreword by",
-    "introduction": "introduction by",
-    "afterword": "afterword by",
-    "editor": "edited by",
-    "illustrator": "illustrated by",
-    "translator": "translated by",
-    "narrator": "read by",
-    "contributor": "with",
-    "author": "with",
 }
 
 
@@ -134,7 +124,7 @@ class BookView:
     at: datetime
     urls: Urls
     formats: tuple[FormatView, ...]
-    credits: str
+    credits: Credits  # str() gives the one-line form: "by A; foreword by B"
     sale: SaleView | None
     upcoming: SaleView | None
     fundraisers: tuple[Campaign, ...]
@@ -162,27 +152,13 @@ class BookView:
 
     @property
     def cover_alt(self) -> str:
-        return f"Cover of {self.book.full_title} by {', '.join(self.book.authors)}"
+        return f"Cover of {self.book.full_title} by {self.credits.authors.joined}"
 
     def money(self, amount: Decimal, currency: str) -> str:
         return format_money(amount, currency, self.site.locale)
 
     def json_ld(self) -> dict:
         return book_json_ld(self)
-
-
-def credits_line(book: Book) -> str:
-    """``by Robert Zimmerman; foreword by Valerie Anders; introduction by Robert Zimmerman``."""
-    parts = ["by " + _join(book.authors)]
-    for role in dict.fromkeys(c.role for c in book.contributors):
-        names = [c.name for c in book.contributors if c.role == role]
-        parts.append(f"{ROLE_PHRASES.get(role, 'with')} {_join(names)}")
-    return "; ".join(parts)
-
-
-def _join(names) -> str:
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def present_book(
@@ -233,7 +209,7 @@ def present_book(
             )
         # Preferred first (the author's wish), then the catalog's order.
         offer_views.sort(key=lambda o: not o.offer.preferred)
-        sample = audio_sample_url(urls, book, edition)
+        sample = audio_sample_url(urls, book, edition, src=src)
         length = edition.duration_minutes
         length_text = format_duration(length, site.locale) if length else None
         views.append(
@@ -259,7 +235,9 @@ def present_book(
         at=at,
         urls=urls,
         formats=tuple(views),
-        credits=credits_line(book),
+        credits=book_credits(
+            book, site.locale, audiobook=any(v.format == "audiobook" for v in views)
+        ),
         sale=sale,
         upcoming=upcoming,
         fundraisers=fundraisers,
@@ -267,12 +245,17 @@ def present_book(
     )
 
 
-def audio_sample_url(urls: Urls, book: Book, edition: Edition) -> str | None:
-    """The URL of ``edition``'s audio sample (``sample.mp3``...), or None when it has none."""
+def audio_sample_url(
+    urls: Urls, book: Book, edition: Edition, *, src: str | None = None
+) -> str | None:
+    """The URL of ``edition``'s audio sample (``sample.mp3``...), or None when it has none.
+
+    ``src`` says where the player is shown: a listen is counted like a click.
+    """
     sample = edition.audio_sample
     if sample is None:
         return None
-    return urls.audio_sample(book.slug, sample.extension)
+    return urls.audio_sample(book.slug, sample.extension, src=src)
 
 
 def format_duration(minutes: int, locale: str) -> str:

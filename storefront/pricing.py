@@ -29,7 +29,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, get_currency_precision
 
-from .catalog import Book, Campaign, Catalog, Offer
+from .catalog import FORMATS, Book, Campaign, Catalog, Offer
 
 _HUNDRED = Decimal(100)
 
@@ -218,3 +218,167 @@ def utcnow() -> datetime:
 def _require_aware(at: datetime) -> None:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"instant {at!r} has no time zone")
+
+
+# --------------------------------------------------------------------------- the sale banner
+
+
+@dataclass(frozen=True)
+class SalePrice:
+    """One price a sale sets in one format: the offers that share it, and both amounts."""
+
+    amount: Decimal
+    list_price: Decimal
+    currency: str
+    percent_saved: int
+    vendors: tuple[str, ...]  # vendor names, empty when every priced offer of the format has it
+    text: str  # "€2.99"
+    list_text: str  # "€4.99"
+
+
+@dataclass(frozen=True)
+class FormatSale:
+    """What one format costs during the sale: one :class:`SalePrice` per distinct price."""
+
+    format: str  # "ebook"
+    prices: tuple[SalePrice, ...]
+
+
+@dataclass(frozen=True)
+class SaleSummary:
+    """What a sale does to one book: every format it lowers, each price as the offers show it.
+
+    The one source of the sale banner's words: the page, the cards, the flyers and
+    the readers' announcements lay out :attr:`segments` (or print :attr:`text`), so
+    no output can name a price or a currency the offers do not show.
+    """
+
+    campaign: Campaign
+    upcoming: bool  # True: announced (it starts later); False: running at the instant asked
+    formats: tuple[FormatSale, ...]
+    starts_text: str  # "1 January 2027"
+    ends_text: str  # the last day, as a reader says it
+    save_text: str  # "40% off" or "save up to 45%"
+
+    @property
+    def segments(self) -> tuple[tuple[str, str], ...]:
+        """The phrase as ``(text, role)`` pieces; role is ``""``, ``"price"`` or ``"list"``."""
+        out: list[tuple[str, str]] = []
+        verb = "will be" if self.upcoming else "is"
+        if self.upcoming:
+            out.append((f"From {self.starts_text} to {self.ends_text}, the ", ""))
+        else:
+            out.append(("The ", ""))
+        for i, fmt in enumerate(self.formats):
+            if i:
+                out.append(("; the ", ""))
+            out.append((f"{fmt.format} {verb} ", ""))
+            for j, p in enumerate(fmt.prices):
+                if j:
+                    out.append((" or ", ""))
+                out += [(p.text, "price"), (" instead of ", ""), (p.list_text, "list")]
+                if p.vendors:
+                    out.append((" at " + _and(p.vendors), ""))
+        if self.upcoming:
+            out.append((f": {self.save_text}.", ""))
+        else:
+            out.append((f": {self.save_text}, until {self.ends_text}.", ""))
+        return tuple(out)
+
+    @property
+    def text(self) -> str:
+        """The phrase as plain text (e-mail, PDF metadata, tests)."""
+        return "".join(t for t, _ in self.segments)
+
+
+def _and(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def sale_summary(
+    catalog: Catalog, book: Book, at: datetime, campaign: Campaign | None = None
+) -> SaleSummary | None:
+    """Return what the sale running at ``at`` (else the next one) does to ``book``, or None.
+
+    ``campaign`` picks one sale (running or still to come at ``at``); without it the
+    running sale with the deepest saving wins, then the next sale to start. An
+    announced sale is described with the prices it will set on its first instant,
+    so the announcement names the same prices the offers will show. None when no
+    sale lowers a price of the book at or after ``at`` (a sale that has ended
+    describes nothing: the offers show their list prices again).
+    """
+    _require_aware(at)
+    if campaign is None:
+        campaign = _banner_campaign(catalog, book, at)
+    if campaign is None or campaign.kind != "sale" or campaign.ends <= at:
+        return None
+    upcoming = campaign.starts > at
+    when = campaign.starts if upcoming else at
+    site = catalog.site
+    formats: list[FormatSale] = []
+    for fmt in FORMATS:  # the order every output lists formats in
+        edition = book.edition(fmt)
+        if edition is None:
+            continue
+        offers = sorted(edition.offers, key=lambda o: not o.preferred)
+        priced = [price_offer(catalog, o, when) for o in offers if o.price is not None]
+        lowered = [p for p in priced if p.campaign is campaign]
+        if not lowered:
+            continue
+        groups: dict[tuple[str, Decimal, Decimal], list[Price]] = {}
+        for p in lowered:
+            groups.setdefault((p.currency, p.amount, p.list_price), []).append(p)
+        everyone = len(groups) == 1 and len(lowered) == len(priced)
+        formats.append(
+            FormatSale(
+                edition.format,
+                tuple(
+                    SalePrice(
+                        amount=amount,
+                        list_price=list_price,
+                        currency=currency,
+                        percent_saved=group[0].percent_saved,
+                        vendors=()
+                        if everyone
+                        else tuple(
+                            dict.fromkeys(catalog.vendor(p.offer.vendor).name for p in group)
+                        ),
+                        text=format_money(amount, currency, site.locale),
+                        list_text=format_money(list_price, currency, site.locale),
+                    )
+                    for (currency, amount, list_price), group in groups.items()
+                ),
+            )
+        )
+    if not formats:
+        return None
+    return SaleSummary(
+        campaign=campaign,
+        upcoming=upcoming,
+        formats=tuple(formats),
+        starts_text=format_day(campaign.starts, site.tz, site.locale),
+        ends_text=format_day(last_moment(campaign, site.tz), site.tz, site.locale),
+        save_text=_save_text(campaign, formats),
+    )
+
+
+def _save_text(campaign: Campaign, formats: list[FormatSale]) -> str:
+    percents = {p.percent_saved for f in formats for p in f.prices}
+    if campaign.percent_off is not None and len(percents) == 1:
+        return f"{campaign.percent_off.normalize():f}% off"
+    if len(percents) == 1:
+        return f"save {percents.pop()}%"
+    return f"save up to {max(percents)}%"
+
+
+def _banner_campaign(catalog: Catalog, book: Book, at: datetime) -> Campaign | None:
+    """The running sale with the deepest saving on ``book``, else the next one to start."""
+    prices = [price_offer(catalog, o, at) for o in book.offers]
+    running = [p for p in prices if p.on_sale]
+    if running:
+        best = max(running, key=lambda p: (p.percent_saved, p.offer.preferred))
+        return best.campaign
+    coming = [p for p in prices if p.upcoming is not None]
+    if coming:
+        return min(coming, key=lambda p: (p.upcoming.starts, not p.offer.preferred)).upcoming
+    return None

@@ -1,8 +1,10 @@
 """Click statistics: totals grouped by vendor, placement, campaign, day or country, and a chart.
 
-Counts, per group: ``clicks`` (reader clicks), ``unique`` (reader clicks that are
-not a repeat by the same visitor within the window) and ``not_counted`` (bots,
-prefetches and HEAD requests, kept apart). Days are the site's local days.
+Counts, per group: ``clicks`` (reader clicks to a store), ``unique`` (those that are
+not a repeat by the same visitor within the window), ``samples`` (EPUB and audio
+sample downloads by readers), ``reads`` (visits to the reading page) and
+``not_counted`` (bots, prefetches and HEAD requests, kept apart). Days are the
+site's local days.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, case, func, select
 
+from .clicks import SAMPLE_VENDOR, SampleKind
 from .storage import clicks
 
 GROUPS = ("vendor", "placement", "campaign", "day", "country", "book", "offer", "format")
@@ -30,6 +33,8 @@ class StatRow:
     clicks: int
     unique: int
     not_counted: int
+    samples: int = 0  # EPUB and audio sample downloads by readers
+    reads: int = 0  # reading-page visits by readers
 
     def label(self, by: str) -> str:
         return self.key if self.key is not None else NONE_LABEL.get(by, "(none)")
@@ -40,6 +45,8 @@ class Totals:
     clicks: int
     unique: int
     not_counted: int
+    samples: int = 0
+    reads: int = 0
 
 
 def click_stats(
@@ -53,11 +60,21 @@ def click_stats(
         raise ValueError(f"cannot group clicks by '{by}': choose one of {', '.join(GROUPS)}")
     column = clicks.c[by]
     reader = clicks.c.kind == "reader"
+    on_site = clicks.c.vendor == SAMPLE_VENDOR
+    store = reader & ~on_site
+    read = reader & on_site & (clicks.c.offer == SampleKind.READ.value)
+    sample = reader & on_site & (clicks.c.offer != SampleKind.READ.value)
+
+    def count(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
     query = select(
         column,
-        func.coalesce(func.sum(case((reader, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((reader & ~clicks.c.is_repeat, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((reader, 0), else_=1)), 0),
+        count(store),
+        count(store & ~clicks.c.is_repeat),
+        count(~reader),
+        count(sample),
+        count(read),
     ).group_by(column)
     if since is not None:
         query = query.where(clicks.c.day >= since)
@@ -65,12 +82,14 @@ def click_stats(
         query = query.where(clicks.c.day <= until)
     with engine.connect() as conn:
         rows = [
-            StatRow(_key(key), int(total), int(unique), int(other))
-            for key, total, unique, other in conn.execute(query)
+            StatRow(_key(key), int(total), int(unique), int(other), int(samples), int(reads))
+            for key, total, unique, other, samples, reads in conn.execute(query)
         ]
     if by == "day":
         return sorted(rows, key=lambda r: r.key or "")
-    return sorted(rows, key=lambda r: (-r.clicks, -r.not_counted, r.key or "\uffff"))
+    return sorted(
+        rows, key=lambda r: (-r.clicks, -r.samples - r.reads, -r.not_counted, r.key or "\uffff")
+    )
 
 
 def _key(value: object) -> str | None:
@@ -81,8 +100,20 @@ def _key(value: object) -> str | None:
 
 def totals(rows: Sequence[StatRow]) -> Totals:
     return Totals(
-        sum(r.clicks for r in rows), sum(r.unique for r in rows), sum(r.not_counted for r in rows)
+        sum(r.clicks for r in rows),
+        sum(r.unique for r in rows),
+        sum(r.not_counted for r in rows),
+        sum(r.samples for r in rows),
+        sum(r.reads for r in rows),
     )
+
+
+def _columns(rows: Sequence[StatRow]) -> list[tuple[str, str]]:
+    """(attribute, heading) of the table: samples and reads only when there are any."""
+    columns = [("clicks", "clicks"), ("unique", "unique")]
+    if any(r.samples or r.reads for r in rows):
+        columns += [("samples", "samples"), ("reads", "reads")]
+    return [*columns, ("not_counted", "not counted")]
 
 
 def daily(engine: Engine, since: date, until: date) -> list[StatRow]:
@@ -96,12 +127,13 @@ def daily(engine: Engine, since: date, until: date) -> list[StatRow]:
 
 
 def render_table(rows: Sequence[StatRow], by: str) -> str:
-    """A plain-text table with a total line."""
-    header = (by, "clicks", "unique", "not counted")
-    body = [(r.label(by), str(r.clicks), str(r.unique), str(r.not_counted)) for r in rows]
+    """A plain-text table with a total line (store clicks apart from samples and reads)."""
+    columns = _columns(rows)
+    header = (by, *(heading for _, heading in columns))
+    body = [(r.label(by), *(str(getattr(r, name)) for name, _ in columns)) for r in rows]
     t = totals(rows)
-    footer = ("total", str(t.clicks), str(t.unique), str(t.not_counted))
-    widths = [max(len(line[i]) for line in (header, *body, footer)) for i in range(4)]
+    footer = ("total", *(str(getattr(t, name)) for name, _ in columns))
+    widths = [max(len(line[i]) for line in (header, *body, footer)) for i in range(len(header))]
 
     def fmt(line: Sequence[str]) -> str:
         first = line[0].ljust(widths[0])
@@ -116,12 +148,13 @@ def render_table(rows: Sequence[StatRow], by: str) -> str:
 def render_csv(rows: Sequence[StatRow], by: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([by, "clicks", "unique", "not_counted"])
+    columns = [name for name, _ in _columns(rows)]
+    writer.writerow([by, *columns])
     for r in rows:
         # A leading =, +, - or @ would be a formula in a spreadsheet: keys are slugs, but be safe.
         label = r.label(by)
         writer.writerow(
-            ["'" + label if label[:1] in "=+-@" else label, r.clicks, r.unique, r.not_counted]
+            ["'" + label if label[:1] in "=+-@" else label, *(getattr(r, c) for c in columns)]
         )
     return out.getvalue()
 

@@ -25,6 +25,8 @@ PLACEMENTS = (
     "email",
     "shelf",
     "sheet",
+    "press",
+    "read",
     "other",
 )
 LAYOUTS = ("card", "banner", "compact", "support")
@@ -131,12 +133,47 @@ class Urls:
     def cover(self, book: str, *, absolute: bool = False) -> str:
         return self._maybe_absolute(self._path("books", book, "cover"), absolute)
 
-    def sample(self, book: str, *, absolute: bool = False) -> str:
-        return self._maybe_absolute(self._path("books", book, "sample.epub"), absolute)
+    def counted(self, parts: tuple[str, ...], query: dict[str, str | None], absolute: bool) -> str:
+        """Finish a sample or reading-page URL whose ``src``/``c`` count where it was shown.
 
-    def audio_sample(self, book: str, extension: str, *, absolute: bool = False) -> str:
+        The static export overrides it: a static file counts nothing, so it drops the query.
+        """
+        return self._maybe_absolute(self._path(*parts, query=query), absolute)
+
+    def sample(
+        self,
+        book: str,
+        *,
+        src: str | None = None,
+        campaign: str | None = None,
+        absolute: bool = False,
+    ) -> str:
+        query = {"src": src, "c": campaign}
+        return self.counted(("books", book, "sample.epub"), query, absolute)
+
+    def audio_sample(
+        self,
+        book: str,
+        extension: str,
+        *,
+        src: str | None = None,
+        campaign: str | None = None,
+        absolute: bool = False,
+    ) -> str:
         """The audiobook's sample to listen to: ``/books/<book>/sample.<mp3|m4a|ogg>``."""
-        return self._maybe_absolute(self._path("books", book, f"sample.{extension}"), absolute)
+        query = {"src": src, "c": campaign}
+        return self.counted(("books", book, f"sample.{extension}"), query, absolute)
+
+    def read(
+        self,
+        book: str,
+        *,
+        src: str | None = None,
+        campaign: str | None = None,
+        absolute: bool = False,
+    ) -> str:
+        """The sample as a web page to read at once: ``/books/<book>/read``."""
+        return self.counted(("books", book, "read"), {"src": src, "c": campaign}, absolute)
 
     def flyer(
         self,
@@ -207,6 +244,25 @@ class Urls:
         """The shelf card's markup and style alone, for ``widget.js``."""
         query = {"author": author, "series": series}
         return self._maybe_absolute(self._path("embed", "shelf", "fragment", query=query), absolute)
+
+    def press(self, book: str | None = None, *, absolute: bool = False) -> str:
+        """The press kit's page: ``/press`` (every book) or ``/books/<book>/press``."""
+        path = self._path("books", book, "press") if book else "/press"
+        return self._maybe_absolute(path, absolute)
+
+    def press_kit(self, book: str | None = None, *, absolute: bool = False) -> str:
+        """The press kit as one ZIP: ``/press/kit.zip`` or ``/books/<book>/press/kit.zip``."""
+        path = self._path("books", book, "press", "kit.zip") if book else "/press/kit.zip"
+        return self._maybe_absolute(path, absolute)
+
+    def press_cover(self, book: str, extension: str, *, absolute: bool = False) -> str:
+        """The high-resolution cover: ``/books/<book>/press/cover.<png|jpg>``."""
+        path = self._path("books", book, "press", f"cover.{extension}")
+        return self._maybe_absolute(path, absolute)
+
+    def press_sheet(self, book: str, *, absolute: bool = False) -> str:
+        """The one-page press sheet: ``/books/<book>/press/sheet.pdf``."""
+        return self._maybe_absolute(self._path("books", book, "press", "sheet.pdf"), absolute)
 
     def sitemap(self, *, absolute: bool = True) -> str:
         return self._maybe_absolute("/sitemap.xml", absolute)

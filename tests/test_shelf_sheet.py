@@ -15,7 +15,7 @@ from storefront.catalog import load_catalog
 from storefront.cli import main
 from storefront.urls import Urls
 from widgets.print import FlyerError
-from widgets.shelf_sheet import build_backlist
+from widgets.print.backlist import build_backlist
 
 ROOT = Path(__file__).resolve().parent.parent
 ZIMMERMAN = ROOT / "examples" / "zimmerman" / "catalog.toml"
@@ -103,8 +103,8 @@ def test_text_no_font_can_draw_is_refused_naming_the_field(tmp_path):
 
 
 def test_generated_covers_are_set_as_shaped_html_like_the_other_pieces(catalog):
+    from widgets.print.backlist import sheet_context
     from widgets.print.pieces import SHEETS
-    from widgets.shelf_sheet import sheet_context
     from widgets.typefaces import font_set
 
     context = sheet_context(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from storefront.catalog import COVER_TYPES, Book
+from storefront.credits import book_credits
 from storefront.templating import render
 
 from .textdir import text_direction
@@ -236,28 +237,15 @@ def _truncate(setting, room: float, gap: float):
     return setting
 
 
-def contributor_lines(book: Book) -> list[str]:
-    """``Foreword by Valerie Anders``, one phrase per role (the cover's credit line)."""
-    roles = {
-        "foreword": "Foreword by",
-        "introduction": "Introduction by",
-        "afterword": "Afterword by",
-        "editor": "Edited by",
-        "illustrator": "Illustrated by",
-        "translator": "Translated by",
-    }
-    out = []
-    for role in dict.fromkeys(c.role for c in book.contributors):
-        if role in roles:
-            names = [c.name for c in book.contributors if c.role == role]
-            out.append(
-                f"{roles[role]} {' and '.join(names) if len(names) < 3 else ', '.join(names)}"
-            )
-    return out
+def cover_layout(
+    book: Book, fonts: FontSet | None = None, *, strict: bool = False, locale: str = "en_US"
+) -> dict:
+    """Place every line of the typographic cover; see the module docstring.
 
-
-def cover_layout(book: Book, fonts: FontSet | None = None, *, strict: bool = False) -> dict:
-    """Place every line of the typographic cover; see the module docstring."""
+    The author and contributor lines are :func:`storefront.credits.book_credits`
+    (no narrator: the cover is the book's, not the audiobook's), one role a line.
+    """
+    credits = book_credits(book, locale)
     series = book.series.name if book.series else ""
     if book.series and book.series.position:
         series = f"{series} · {book.series.position}"
@@ -265,8 +253,8 @@ def cover_layout(book: Book, fonts: FontSet | None = None, *, strict: bool = Fal
         series,
         book.title,
         book.subtitle or "",
-        ", ".join(book.authors),
-        "\n".join(contributor_lines(book)),
+        credits.authors.joined,
+        "\n".join(p.line for p in credits.contributors),
     )
     return dict(_cover_layout(book.slug, texts, fonts or FontSet(), strict))
 
@@ -292,14 +280,14 @@ def _cover_layout(slug: str, texts: tuple[str, ...], fonts: FontSet, strict: boo
 
 
 def render_typographic_cover(
-    book: Book, fonts: FontSet | None = None, *, strict: bool = False
+    book: Book, fonts: FontSet | None = None, *, strict: bool = False, locale: str = "en_US"
 ) -> str:
     """Draw a 600x900 SVG cover from the series, title, subtitle, authors and contributors.
 
     Flat colours only (no gradients: Poppler drops them in print); every text is
     escaped by the template, so a hostile title stays text. ``fonts`` adds the
     catalog's fonts to the font list; ``strict`` raises :class:`CoverFitError`
-    instead of cutting an overlong block.
+    instead of cutting an overlong block; ``locale`` (the site's) joins the names.
     """
     fonts = fonts or FontSet()
     return render(
@@ -308,9 +296,9 @@ def render_typographic_cover(
         width=COVER_WIDTH,
         height=COVER_HEIGHT,
         font_family=fonts.serif + ", Georgia, serif",
-        author=", ".join(book.authors),
+        author=book_credits(book, locale).authors.joined,
         direction=line_direction,
-        **cover_layout(book, fonts, strict=strict),
+        **cover_layout(book, fonts, strict=strict, locale=locale),
     )
 
 
@@ -319,11 +307,13 @@ def line_direction(text: str) -> str:
     return text_direction(text) or "ltr"
 
 
-def book_cover(book: Book, fonts: FontSet | None = None, *, strict: bool = False) -> CoverImage:
+def book_cover(
+    book: Book, fonts: FontSet | None = None, *, strict: bool = False, locale: str = "en_US"
+) -> CoverImage:
     """Return the cover image bytes: the catalog's file, or the typographic SVG."""
     if book.cover is not None:
         suffix = book.cover.suffix.lower()
         extension = ".jpg" if suffix == ".jpeg" else suffix
         return CoverImage(book.cover.read_bytes(), COVER_TYPES[suffix], extension)
-    svg = render_typographic_cover(book, fonts, strict=strict)
+    svg = render_typographic_cover(book, fonts, strict=strict, locale=locale)
     return CoverImage(svg.encode(), "image/svg+xml", ".svg")

@@ -12,8 +12,9 @@ from urllib.parse import unquote, urlsplit
 
 from markupsafe import Markup
 
-from storefront import catalog_shelf as cs
+from storefront import presentation_shelf as ps
 from storefront.catalog import Author, Book, Catalog
+from storefront.catalog import shelf as cs
 from storefront.presentation import BookView
 from storefront.pricing import format_day
 from storefront.templating import render, templates_dir
@@ -38,9 +39,9 @@ def shelf_nav(view: BookView) -> ShelfNav:
     catalog, book, urls = view.catalog, view.book, view.urls
     n = cs.neighbours(catalog, book)
     who = cs.book_authors(catalog, book)
-    data = [cs.person_json_ld(a, urls, catalog) for a in who]
+    data = [ps.person_json_ld(a, urls, catalog) for a in who]
     if n:
-        data.append(cs.book_series_json_ld(n, book, urls))
+        data.append(ps.book_series_json_ld(n, book, urls))
     return ShelfNav(n, who, cs.more_by(catalog, book), tuple(data))
 
 
@@ -53,7 +54,7 @@ def render_shelf_page(
     series: str | None = None,
 ) -> str | None:
     """The front page (no argument), an author's page or a series page; None: unknown slug."""
-    shelf = cs.present_shelf(catalog, at, urls, author_slug=author, series_slug=series)
+    shelf = ps.present_shelf(catalog, at, urls, author_slug=author, series_slug=series)
     if shelf is None:
         return None
     kind = "series" if series else "author" if author else "index"
@@ -87,7 +88,7 @@ def render_shelf_card(
 
     Several books; buy links are tracked with ``src=shelf``.
     """
-    shelf = cs.present_shelf(catalog, at, urls, author_slug=author, series_slug=series, src="shelf")
+    shelf = ps.present_shelf(catalog, at, urls, author_slug=author, series_slug=series, src="shelf")
     if shelf is None:
         return None
     template = "shelf/fragment.html" if fragment else "shelf/card.html"
@@ -105,7 +106,7 @@ def render_shelf_snippet(
     series: str | None = None,
 ) -> str | None:
     """The shelf card as static HTML with inline styles and no script (WordPress Custom HTML)."""
-    shelf = cs.present_shelf(catalog, at, urls, author_slug=author, series_slug=series, src="shelf")
+    shelf = ps.present_shelf(catalog, at, urls, author_slug=author, series_slug=series, src="shelf")
     if shelf is None:
         return None
     tz, locale = catalog.site.tz, catalog.site.locale
@@ -164,7 +165,7 @@ def build_shelf_oembed(
     max_height: int | None = None,
 ) -> dict:
     """The oEmbed ``rich`` answer for a shelf page: its shelf card in an iframe."""
-    shelf = cs.present_shelf(catalog, at, urls, author_slug=author, series_slug=series)
+    shelf = ps.present_shelf(catalog, at, urls, author_slug=author, series_slug=series)
     count = len(shelf.views)
     width = min(SHELF_WIDTH, max_width or SHELF_WIDTH)
     height = HEAD_HEIGHT + ROW_HEIGHT * count

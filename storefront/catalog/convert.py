@@ -109,6 +109,19 @@ def http_url(value: Any, path: str) -> str:
     return result
 
 
+_EMAIL = re.compile(
+    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+def email(value: Any, path: str) -> str:
+    """An e-mail address as people write it (``press@example.com``); no DNS lookup."""
+    result = text(value, path)
+    if len(result) > 254 or not _EMAIL.match(result):
+        raise Invalid(f"'{result}' is not an e-mail address (e.g. press@example.com)")
+    return result
+
+
 def search_template(value: Any, path: str) -> str:
     result = http_url(value, path)
     if "{query}" not in result:

@@ -60,6 +60,8 @@ class Site:
     default_country: str = spec(c.country, default="US")
     frame_ancestors: tuple[str, ...] = spec(c.frame_ancestors, default=("*",))
     fonts: Mapping[str, str] = spec(c.font_table, default_factory=dict)  # script -> file/family
+    # At the foot of every e-mail to readers (CAN-SPAM): one line per line of the address.
+    postal_address: tuple[str, ...] = spec(c.strings(c.text), default=())
 
     @property
     def tz(self) -> ZoneInfo:
@@ -150,10 +152,14 @@ class Author:
 
     slug: str = spec(c.slug, required=True)
     name: str = spec(c.text, required=True)
-    bio: str = spec(c.text, default="")  # one or two sentences: the shelf's and the card's
-    long_bio: str = spec(c.text, default="")  # the author page's
+    # About 50 words: the shelf's, the card's and the press kit's short bio (check warns past 80).
+    bio: str = spec(c.text, default="")
+    long_bio: str = spec(c.text, default="")  # the author page's and the press kit's
     photo: Path | None = spec(c.FileField(PHOTO_TYPES), default=None)
     links: tuple[str, ...] = spec(c.strings(c.http_url), default=())  # blog, Patreon...
+    # Who journalists write to: the press kit's contact (either or both).
+    press_email: str | None = spec(c.email, default=None)
+    press_url: str | None = spec(c.http_url, default=None)
 
 
 @_model

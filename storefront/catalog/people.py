@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .model import Author, Book, Site
-
-if TYPE_CHECKING:
-    from .reader import CatalogReader
+from .spec import Validator
 
 
 def slugify(name: str) -> str:
@@ -24,14 +23,36 @@ def slugify(name: str) -> str:
     return slug or "series"
 
 
-def read_authors(reader: CatalogReader, data: Any) -> list[Author]:
-    authors = reader.v.array(data, "authors", reader.simple(Author))
-    reader.v.unique(authors, "authors", lambda a: a.slug, "author slug")
+def read_authors(
+    v: Validator, data: Any, read_author: Callable[[Any, str], Author | None]
+) -> list[Author]:
+    """``[[authors]]`` read item by item with ``read_author``; slugs must be unique."""
+    authors = v.array(data, "authors", read_author)
+    v.unique(authors, "authors", lambda a: a.slug, "author slug")
     return authors
 
 
+# The press kit's short bio is "about 50 words"; past this it is a long bio in the wrong key.
+SHORT_BIO_WORDS = 50
+SHORT_BIO_LIMIT = 80
+
+
+def bio_warnings(v: Validator, authors: list[Author]) -> list:
+    """A short ``bio`` far past about 50 words (not an error: `storefront check` says it)."""
+    found = Validator(v.file, v.lines)
+    for i, author in enumerate(authors):
+        words = len(author.bio.split())
+        if words > SHORT_BIO_LIMIT:
+            found.error(
+                f"authors[{i}].bio",
+                f"the short bio of '{author.slug}' has {words} words: journalists expect about "
+                f"{SHORT_BIO_WORDS}; move the rest to long_bio",
+            )
+    return found.problems
+
+
 def link_books(
-    reader: CatalogReader, books: list[Book], authors: list[Author], raw_books: Any
+    v: Validator, books: list[Book], authors: list[Author], raw_books: Any
 ) -> list[Book]:
     """Check each book's ``by`` against ``[[authors]]``; fill it in by name when absent."""
     by_slug = {a.slug: a for a in authors}
@@ -44,7 +65,7 @@ def link_books(
         for i, ref in enumerate(book.by):
             if ref not in by_slug:
                 known = ", ".join(sorted(by_slug)) or "none: add an [[authors]] table"
-                reader.v.error(f"{path}.by[{i}]", f"unknown author '{ref}' (known: {known})")
+                v.error(f"{path}.by[{i}]", f"unknown author '{ref}' (known: {known})")
         if not book.by and authors:
             found = tuple(by_name[n.casefold()] for n in book.authors if n.casefold() in by_name)
             book = replace(book, by=found)

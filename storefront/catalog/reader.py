@@ -20,6 +20,7 @@ from . import people
 from .errors import CatalogError, Invalid
 from .model import (
     Affiliate,
+    Author,
     Book,
     Campaign,
     Catalog,
@@ -59,12 +60,15 @@ class CatalogReader:
         books = self.books(top.get("books", []), vendors, site)
         campaigns = self.campaigns(top.get("campaigns", []), tz, books, vendors)
         support = self.support(top.get("support", []))
-        authors = people.read_authors(self, top.get("authors", []))
-        books = people.link_books(self, books, authors, top.get("books"))
+        authors = people.read_authors(self.v, top.get("authors", []), self.simple(Author))
+        books = people.link_books(self.v, books, authors, top.get("books"))
         if self.v.problems or site is None:
             raise CatalogError(sorted(self.v.problems, key=lambda p: p.line or 0))
         return Catalog(
-            warnings=tuple(self.sale_warnings(campaigns, books)),
+            warnings=(
+                *self.sale_warnings(campaigns, books),
+                *people.bio_warnings(self.v, authors),
+            ),
             path=self.path,
             version=version,
             site=site,

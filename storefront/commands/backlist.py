@@ -38,7 +38,7 @@ from . import (
 def backlist(output, series, bookstore, size, base_url, catalog_path, now) -> None:
     """Write the backlist sheet: each book with cover, one line, formats and a QR code."""
     from widgets.print import FlyerError
-    from widgets.shelf_sheet import build_backlist
+    from widgets.print.backlist import build_backlist
 
     catalog = open_catalog(catalog_path)
     urls = Urls(public_base_url(base_url, catalog))

@@ -1,5 +1,6 @@
-"""Sign-in for the author: a password hash, a session generation and sign-in slowing.
+"""Sign-in for the author: a password hash and a session generation.
 
+<<<<<<< HEAD
 The password is kept as an Argon2id hash (argon2-cffi) in the ``desk_state`` table of
 the app's one database (never in the catalog), so with several servers on one
 PostgreSQL the password is set once for all of them. The same table holds the
@@ -9,6 +10,14 @@ a cookie from before no longer opens the desk on any server, even if someone kep
 copy; and the session secret, unless ``STOREFRONT_SECRET_KEY`` sets one. A password
 or secret an older version kept in the instance folder (``desk-auth.json``,
 ``secret_key``) is moved into the database on first use.
+=======
+The password is kept as an Argon2id hash (argon2-cffi) in ``desk-auth.json`` in the
+instance folder, never in the catalog. The same file holds the session
+*generation*: every signed session cookie carries the generation it was issued
+in, and signing out (or setting a new password) moves the generation on, so a
+cookie from before no longer opens the desk, even if someone kept a copy. Wrong
+passwords are slowed by :mod:`storefront.desk.throttle`.
+>>>>>>> main
 """
 
 from __future__ import annotations
@@ -18,8 +27,6 @@ import logging
 import os
 import secrets
 import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -218,57 +225,3 @@ def check_new_password(password: str) -> None:
         raise PasswordError(f"the password must have at most {MAX_PASSWORD} characters")
     if password.strip() != password:
         raise PasswordError("the password must not start or end with a space")
-
-
-@dataclass
-class _Attempts:
-    failures: int = 0
-    last: float = 0.0
-
-
-@dataclass
-class SignInThrottle:
-    """Slow repeated wrong passwords: after ``free`` failures, wait twice as long each time.
-
-    Counted per client address and for everyone together (``total``: a spread-out
-    guess still slows down). A right password resets the client's count.
-    """
-
-    free: int = 3
-    base: float = 1.0  # seconds after the first counted failure
-    cap: float = 900.0
-    forget_after: float = 3600.0
-    _clients: dict[str, _Attempts] = field(default_factory=dict)
-    _everyone: _Attempts = field(default_factory=_Attempts)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _wait(self, attempts: _Attempts, free: int, now: float) -> float:
-        if now - attempts.last > self.forget_after:
-            attempts.failures = 0
-        over = attempts.failures - free
-        if over <= 0:
-            return 0.0
-        delay = min(self.cap, self.base * 2 ** (over - 1))
-        return max(0.0, attempts.last + delay - now)
-
-    def retry_after(self, client: str, now: float | None = None) -> float:
-        """Seconds ``client`` must wait before its next attempt is even checked."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            mine = self._clients.get(client, _Attempts())
-            return max(
-                self._wait(mine, self.free, now), self._wait(self._everyone, self.free * 10, now)
-            )
-
-    def failed(self, client: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            if len(self._clients) > 10000:
-                self._clients.clear()
-            for attempts in (self._clients.setdefault(client, _Attempts()), self._everyone):
-                attempts.failures += 1
-                attempts.last = now
-
-    def succeeded(self, client: str) -> None:
-        with self._lock:
-            self._clients.pop(client, None)

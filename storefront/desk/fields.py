@@ -39,6 +39,12 @@ SITE = (
     Field("affiliate_disclosure", "Affiliate disclosure", "textarea"),
     Field("frame_ancestors", "Sites that may frame the card", "lines", help="One per line."),
     Field(
+        "postal_address",
+        "Postal address",
+        "lines",
+        help="One line per line; printed at the foot of every e-mail to readers.",
+    ),
+    Field(
         "fonts",
         "Fonts for other scripts",
         "map",
@@ -139,6 +145,22 @@ SUPPORT = (
     Field("address", "Postal address", "lines", help="One line per line of the address."),
 )
 
+AUTHOR = (
+    Field("slug", "Slug", required=True, help="Lower-case letters, digits and dashes."),
+    Field("name", "Name", required=True),
+    Field(
+        "bio",
+        "Short bio",
+        "textarea",
+        help="About 50 words: the shelf, the card and the press kit's short bio.",
+    ),
+    Field("long_bio", "Long bio", "textarea", help="The author page and the press kit."),
+    Field("photo", "Photo file", help="Set by uploading a photo below."),
+    Field("links", "Links", "lines", help="One URL per line: blog, Patreon…"),
+    Field("press_email", "Press contact e-mail", help="Shown in the press kit."),
+    Field("press_url", "Press contact page", "url", help="Shown in the press kit."),
+)
+
 CAMPAIGN = (
     Field("slug", "Slug", required=True, help="Lower-case letters, digits and dashes."),
     Field("name", "Name", required=True),
@@ -171,6 +193,7 @@ CAMPAIGN = (
 KINDS = {
     "site": SITE,
     "vendor": VENDOR,
+    "author": AUTHOR,
     "book": BOOK,
     "edition": EDITION,
     "offer": OFFER,
@@ -182,6 +205,7 @@ KINDS = {
 TITLES = {
     "site": "Site settings",
     "vendor": "Store",
+    "author": "Author",
     "book": "Book",
     "edition": "Edition",
     "offer": "Offer",
@@ -193,6 +217,7 @@ TITLES = {
 _PATTERNS = (
     (re.compile(r"^site$"), "site"),
     (re.compile(r"^vendors\[\d+\]$"), "vendor"),
+    (re.compile(r"^authors\[\d+\]$"), "author"),
     (re.compile(r"^books\[\d+\]$"), "book"),
     (re.compile(r"^books\[\d+\]\.editions\[\d+\]$"), "edition"),
     (re.compile(r"^books\[\d+\]\.editions\[\d+\]\.offers\[\d+\]$"), "offer"),
@@ -204,6 +229,7 @@ _PATTERNS = (
 # Where new items go: the array path -> the kind of its items.
 ARRAYS = (
     (re.compile(r"^vendors$"), "vendor"),
+    (re.compile(r"^authors$"), "author"),
     (re.compile(r"^books$"), "book"),
     (re.compile(r"^books\[\d+\]\.editions$"), "edition"),
     (re.compile(r"^books\[\d+\]\.editions\[\d+\]\.offers$"), "offer"),

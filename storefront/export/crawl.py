@@ -14,8 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .. import catalog_shelf
-from ..catalog import Catalog
+from ..catalog import Catalog, shelf
 from ..presentation import audio_sample_url
 from ..pricing import book_campaigns
 from ..urls import FLYER_SIZES, LAYOUTS, THEMES
@@ -51,12 +50,16 @@ def seed_urls(catalog: Catalog, urls: ExportUrls, at: datetime) -> list[str]:
     urls.index()
     urls.widget_js()
     seed_shelf(catalog, urls)
+    urls.press()  # the press kit: its page links the cover, sheet and photo downloads
+    urls.press_kit()
     for book in catalog.books:
         slug = book.slug
         urls.book(slug)
         urls.cover(slug)
         urls.sample(slug)
         urls.social_image(slug)
+        urls.press(slug)
+        urls.press_kit(slug)
         urls.oembed(urls.book(slug, absolute=True))
         for edition in book.editions:  # the audiobook's sample, copied beside the page
             audio_sample_url(urls, book, edition)
@@ -80,11 +83,11 @@ def seed_shelf(catalog: Catalog, urls: ExportUrls) -> None:
     urls.favicon()
     urls.shelf_embed()
     urls.shelf_fragment()
-    for who in catalog_shelf.authors(catalog):
+    for who in shelf.authors(catalog):
         urls.author(who.slug)
         urls.shelf_embed(author=who.slug)
         urls.shelf_fragment(author=who.slug)
-    for series in catalog_shelf.all_series(catalog):
+    for series in shelf.all_series(catalog):
         urls.series(series.slug)
         urls.shelf_embed(series=series.slug)
         urls.shelf_fragment(series=series.slug)

@@ -188,6 +188,10 @@ class ExportUrls(Urls):
         media_type = COVER_TYPES.get(suffix, "image/svg+xml")
         return self._link(self._path("books", book, "cover"), absolute, media_type)
 
+    def counted(self, parts: tuple[str, ...], query: dict[str, str | None], absolute: bool) -> str:
+        # A static file counts nothing: one file per sample, whatever the placement.
+        return self._link(self._path(*parts), absolute)
+
     def oembed(self, url: str | None = None, *, absolute: bool = True) -> str:
         path = self._path("oembed", query={"url": url, "format": "json" if url else None})
         return self._link(path, absolute, "application/json")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
+    Float,
     Integer,
     MetaData,
     String,
@@ -30,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from ..clicks import ClickEvent
+from ..mail.tables import create_outbox_tables
 from .engine import StorageError
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,18 @@ def _v2_referrer_and_day_index(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_clicks_day ON clicks (day)")
 
 
+def _signin_failures_table(conn: Connection) -> None:
+    # Wrong desk passwords and admin tokens, per client key (storefront.desk.throttle).
+    Table(
+        "signin_failures",
+        MetaData(),
+        Column("key", String(80), primary_key=True),
+        Column("failures", Integer, nullable=False),
+        Column("last_at", Float, nullable=False),
+        Column("next_at", Float, nullable=False),
+    ).create(conn, checkfirst=True)
+
+
 def _v3_desk_tables(conn: Connection) -> None:
     # The desk's state, shared by every server on the database (frozen shapes). The
     # catalog versions table was created outside the migrations before: checkfirst.
@@ -133,6 +147,8 @@ def _v3_desk_tables(conn: Connection) -> None:
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("clicks table", _v1_clicks_table),
     ("referrer host column, index by day", _v2_referrer_and_day_index),
+    ("sign-in failures per client", _signin_failures_table),
+    ("announcements, deliveries and the mail pace (the outbox)", create_outbox_tables),
     ("the desk's state, history and catalog versions", _v3_desk_tables),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

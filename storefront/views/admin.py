@@ -24,6 +24,7 @@ from ..storage import StorageError
 from ..templating import render
 from . import storefront
 from .errors import handle_http_error
+from .private import never_cache, throttle_attempt, throttle_succeeded
 
 logger = logging.getLogger(__name__)
 
@@ -60,16 +61,19 @@ def require_token() -> Response | None:
         response = handle_http_error(Unauthorized("The admin pages need the admin token."))
         response.headers["WWW-Authenticate"] = REALM
         return response
+    # Wrong tokens are slowed per client, as wrong desk passwords are (checked first).
+    key, refused = throttle_attempt("admin-token")
+    if refused is not None:
+        response = handle_http_error(refused)
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     if not hmac.compare_digest(given.encode("utf-8"), str(token).encode("utf-8")):
         abort(403, "Wrong admin token.")
+    throttle_succeeded(key)
     return None
 
 
-@bp.after_request
-def never_cache(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+bp.after_request(never_cache)
 
 
 def _date_arg(name: str, default: date) -> date:
@@ -88,6 +92,13 @@ def _date_arg(name: str, default: date) -> date:
 
 @bp.get("/stats")
 def stats() -> Response:
+    sf = storefront()
+    html = render("admin/stats.html", site=sf.catalog.site, urls=sf.urls, **stats_context())
+    return Response(html, mimetype="text/html")
+
+
+def stats_context() -> dict:
+    """What the statistics page shows for the request's ``since``/``until`` (also the desk's)."""
     sf = storefront()
     catalog = sf.catalog
     today = sf.now().astimezone(catalog.site.tz).date()
@@ -116,10 +127,7 @@ def stats() -> Response:
     except (SQLAlchemyError, OSError, StorageError) as exc:
         logger.warning("admin stats: click database unavailable: %s", exc)
         abort(503, "The click database is unavailable; clicks are kept in the spool meanwhile.")
-    html = render(
-        "admin/stats.html",
-        site=catalog.site,
-        urls=sf.urls,
+    return dict(
         since=since,
         until=until,
         chart=day_chart(days),
@@ -129,4 +137,3 @@ def stats() -> Response:
         names={"vendor": {slug: v.name for slug, v in catalog.vendors.items()}},
         spooled=store.spool.pending(),
     )
-    return Response(html, mimetype="text/html")

@@ -4,17 +4,23 @@ The file was checked (and measured) when the catalog loaded. Werkzeug's
 ``send_file(..., conditional=True)`` answers it: ``Accept-Ranges: bytes``, ``206``
 with ``Content-Range`` for a ``Range`` request (browsers seek with them), ``416``
 for a range past the end, an ETag and ``304`` for a client that has it.
+
+A request from the start of the file (no ``Range``, or one from byte 0) counts as
+one listen, like a click (``src``, ``c``, bots apart); the range requests a player
+makes while seeking do not.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, send_file
+from flask import Blueprint, Response, abort, request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from ..catalog import AUDIO_TYPES
+from ..clicks import SampleKind
 from .books import get_book
+from .sample import count_sample
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +53,16 @@ def audio_sample(slug: str, ext: str) -> Response:
         response = Response(status=416, headers=exc.get_headers())
         response.headers["Content-Range"] = f"bytes */{exc.length}"
         return response
+    if response.status_code in (200, 206) and _from_start(request.headers.get("Range")):
+        count_sample(book, SampleKind.AUDIO)
     # The same file at every URL it has: any origin's <audio> may play it (cards embed it).
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     response.headers["Content-Disposition"] = f'inline; filename="{book.slug}-sample.{ext}"'
     return response
+
+
+def _from_start(value: str | None) -> bool:
+    """No ``Range``, or one that starts at byte 0: a new listen, not a seek."""
+    if not value:
+        return True
+    return value.replace(" ", "").lower().startswith("bytes=0-")

@@ -55,7 +55,7 @@ def cover(slug: str) -> Response:
     book = get_book(slug)
 
     def build():
-        image = book_cover(book)
+        image = book_cover(book, locale=catalog.site.locale)
         return image.data, image.media_type
 
     rendered = sf.cache.get(("cover", catalog.version, book.slug), catalog, at, build)

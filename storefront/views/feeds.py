@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response
 
-from widgets.shelf_web import favicon_ico, render_feed, render_robots, render_sitemap
+from widgets.site_files import favicon_ico, render_feed, render_robots, render_sitemap
 
 from . import send_rendered, storefront
 

@@ -15,7 +15,7 @@ from widgets.shelf import (
     shelf_for_url,
 )
 
-from .. import catalog_shelf as cs
+from ..catalog import shelf as cs
 from ..catalog.model import PHOTO_TYPES
 from . import header_hook, send_rendered, storefront
 

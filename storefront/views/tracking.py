@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from ..bots import RepeatWindow, classify
 from ..catalog import Book, Catalog, Offer
-from ..clicks import ClickEvent, ClickKind, new_click_id
+from ..clicks import SAMPLE_VENDOR, ClickEvent, ClickKind, SampleKind, new_click_id
 from ..links import Destination, destination, reader_country
 from ..state import RenderCache, Storefront
 from ..storage import ClickStore
@@ -156,3 +156,37 @@ class Clicks:
             )
         )
         return target, kind
+
+    def record_sample(
+        self, environ: dict, book: Book, kind: SampleKind, src: str | None, c: str | None
+    ) -> ClickKind:
+        """Count a sample download or a reading-page visit, as a click is counted.
+
+        The same classification (bots, prefetches and HEAD apart), repeat window and
+        click store as :meth:`record`; the row's vendor is ``storefront`` and its offer
+        the :class:`~storefront.clicks.SampleKind`, so stats keep them apart from store clicks.
+        """
+        catalog, at = self.sf.catalog, self.sf.now()
+        headers = click_headers(environ, self.country_header)
+        visit = classify(environ.get("REQUEST_METHOD", "GET"), headers)
+        repeat = visit == ClickKind.READER and self.window.is_repeat(
+            client_ip(environ), headers.get("User-Agent"), f"{book.slug}/{kind.value}", at
+        )
+        self.store.record_click(
+            ClickEvent(
+                id=new_click_id(),
+                at=at,
+                day=at.astimezone(catalog.site.tz).date(),
+                book=book.slug,
+                offer=kind.value,
+                format=kind.format,
+                vendor=SAMPLE_VENDOR,
+                placement=placement(src),
+                campaign=campaign_slug(catalog, c),
+                country=reader_country(headers, self.country_header),
+                referrer_host=referrer_host(headers.get("Referer")),
+                kind=visit,
+                is_repeat=repeat,
+            )
+        )
+        return visit

@@ -127,7 +127,7 @@ def cover_problems(catalog: Catalog) -> list[CatalogProblem]:
         if book.cover is not None:
             continue
         try:
-            render_typographic_cover(book, fonts, strict=True)
+            render_typographic_cover(book, fonts, strict=True, locale=catalog.site.locale)
         except CoverFitError as exc:
             path = f"books[{n}].{exc.field}"
             problems.append(CatalogProblem(catalog.path.name, None, path, exc.detail))

@@ -136,7 +136,9 @@ def _short_url(url: str) -> str:
     return parts.netloc + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def print_cover(book: Book, fonts: FontSet, piece: str) -> tuple[dict | None, str | None]:
+def print_cover(
+    book: Book, fonts: FontSet, piece: str, locale: str = "en_US"
+) -> tuple[dict | None, str | None]:
     """``(typographic layout, None)`` for a generated cover, ``(None, data URI)`` for an image.
 
     WeasyPrint draws SVG text letter by letter (no shaping): the pieces set the
@@ -146,7 +148,7 @@ def print_cover(book: Book, fonts: FontSet, piece: str) -> tuple[dict | None, st
         image = book_cover(book)
         return None, data_uri(image.data, image.media_type)
     try:
-        return cover_layout(book, fonts, strict=True), None
+        return cover_layout(book, fonts, strict=True, locale=locale), None
     except CoverFitError as exc:
         raise FlyerFitError(piece, book.slug, f"cover {exc.field}", exc.detail) from None
 
@@ -165,7 +167,7 @@ def piece_context(
     shown = campaign or (view.sale.campaign if view.sale else None)
     tag = shown.slug if shown else None
     qr_url = urls.chooser(book.slug, src="qr", campaign=tag, absolute=True)
-    cover, cover_src = print_cover(book, fonts, piece.name)
+    cover, cover_src = print_cover(book, fonts, piece.name, catalog.site.locale)
     offers = [o for f in view.formats for o in f.offers]
     preferred = next((o for o in offers if o.offer.preferred and o.offer.reason), None)
     isbns = [(f.label, f.edition.isbn) for f in view.formats if f.edition.isbn]

@@ -75,6 +75,7 @@ class Piece:
     bookstore: bool = False  # without Amazon
     media_type: str = "application/pdf"
     geometry: Mapping[str, str] = field(default_factory=dict)
+    pixels: tuple[int, int] = (SOCIAL_WIDTH, SOCIAL_HEIGHT)  # an image piece's size in px
 
     @property
     def extension(self) -> str:
@@ -234,11 +235,50 @@ def _backlist(size: str, bookstore: bool = False) -> Piece:
     )
 
 
-# Several books on one page (widgets.shelf_sheet builds them): not per-book pieces,
-# so not in PIECES, which `storefront flyers` builds for each book.
+def _press(size: str) -> Piece:
+    return Piece(
+        name=f"press-{size}",
+        title=f"press sheet ({'US Letter' if size == 'letter' else 'A4'})",
+        template="press/sheet.html",
+        stylesheet="press/sheet.css",
+        src="press",
+        pages=1,
+        fits=(
+            Fit("title", "title", _TITLE, 26, 14),
+            Fit("authors", "author line", _AUTHORS, 10, 7),
+            Fit("description", "description", "the book's description", 10.5, 7.5),
+            Fit("facts", "facts", "the editions' ISBNs, pages, publisher and stores", 9, 6.5),
+            Fit("quotes", "quotes", "the book's quotes (fewer or shorter)", 11, 7, plural=True),
+            Fit("bio", "short bio", "the authors' short bios (about 50 words)", 9.5, 7),
+        ),
+        size=size,
+        geometry=_GEOMETRY[size],
+    )
+
+
+# The press kit's high-resolution cover: the typographic cover (or an SVG cover)
+# rasterized as the social image is, at a size print and the press can use.
+PRESS_COVER_WIDTH, PRESS_COVER_HEIGHT = 1600, 2400
+
+# Pieces built on demand by other widgets: the backlist sheet (several books on
+# one page, widgets.print.backlist) and the press kit's sheet and cover
+# (widgets.print.press). Not in PIECES, which `storefront flyers` builds per book.
 SHEETS: dict[str, Piece] = {
-    p.name: p for size in FLYER_SIZES for p in (_backlist(size), _backlist(size, True))
+    p.name: p
+    for size in FLYER_SIZES
+    for p in (_backlist(size), _backlist(size, True), _press(size))
 }
+SHEETS["press-cover"] = Piece(
+    name="press-cover",
+    title="high-resolution cover",
+    template="press/cover.html",
+    stylesheet="press/cover.css",
+    src="press",
+    pages=1,
+    fits=(),
+    media_type="image/png",
+    pixels=(PRESS_COVER_WIDTH, PRESS_COVER_HEIGHT),
+)
 
 
 def get_piece(name: str) -> Piece:

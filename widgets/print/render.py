@@ -9,6 +9,7 @@ The social image is rasterized from its one-page PDF with pdfium.
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import threading
@@ -24,7 +25,7 @@ from storefront.urls import Urls
 from ..typefaces import FONTS_DIR
 from .fit import fit_css, fit_document
 from .layout import PieceJob, prepare_piece
-from .pieces import PIECES, SHEETS, SOCIAL_HEIGHT, SOCIAL_WIDTH, FlyerError, Piece
+from .pieces import PIECES, SHEETS, FlyerError, Piece
 
 # Tagged PDFs (structure tree, /Lang, title shown in the window) for screen readers.
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
@@ -107,11 +108,22 @@ class Renderer:
                     "(only data: URLs and the fonts may be read while rendering)"
                 ) from None
             if piece.media_type == "image/png":
-                return rasterize(pdf, SOCIAL_WIDTH, SOCIAL_HEIGHT)
+                return rasterize(pdf, *piece.pixels)
             return pdf
 
+    def render_html(self, html: str, css: str, font_files: tuple[str, ...] = ()) -> bytes:
+        """Render one HTML document as it is (no text fitting) to PDF bytes with these fonts."""
+        from weasyprint import HTML
+
+        with self._lock:
+            self.readable.update(Path(name) for name in font_files)
+            document = HTML(string=html, url_fetcher=self.fetcher).render(
+                font_config=self.font_config, stylesheets=[self.stylesheet(css)], cache=self.images
+            )
+            return document.write_pdf()
+
     def _options(self, piece: Piece) -> dict:
-        # The social image is rasterized: tagging it would be wasted work.
+        # Image pieces (the social image, the press cover) are rasterized: tagging is wasted.
         return dict(PDF_OPTIONS) if piece.media_type == "application/pdf" else {}
 
     def _layout(self, job: PieceJob, piece: Piece, sizes: Mapping[str, float]):
@@ -136,6 +148,13 @@ _RASTER_LOCK = threading.Lock()
 
 def rasterize(pdf: bytes, width: int, height: int) -> bytes:
     """Rasterize the first page of ``pdf`` to an exactly ``width`` x ``height`` PNG."""
+    out = io.BytesIO()
+    rasterize_image(pdf, width, height).save(out, format="PNG")
+    return out.getvalue()
+
+
+def rasterize_image(pdf: bytes, width: int, height: int):
+    """The first page of ``pdf`` as an RGB Pillow image of exactly ``width`` x ``height``."""
     import pypdfium2
 
     with _RASTER_LOCK:
@@ -149,9 +168,7 @@ def rasterize(pdf: bytes, width: int, height: int) -> bytes:
             document.close()
     if image.size != (width, height):
         image = image.resize((width, height))
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
+    return image
 
 
 _RENDERER: Renderer | None = None
@@ -168,6 +185,16 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _free_at_exit() -> None:
+    # Freed while WeasyPrint's modules still exist: a FontConfiguration left to the
+    # interpreter's final teardown crashes the process (exit status 139) as it exits.
+    global _RENDERER
+    _RENDERER = None
+
+
+atexit.register(_free_at_exit)
 
 
 def renderer() -> Renderer:

@@ -6,7 +6,15 @@ sign-in; the other modules add the desk's pages to the blueprint, by concern.
 
 from __future__ import annotations
 
-from . import campaigns, catalog, dashboard, history, preview, uploads  # noqa: F401  (routes)
+from . import (  # noqa: F401  (routes)
+    campaigns,
+    catalog,
+    dashboard,
+    history,
+    preview,
+    statistics,
+    uploads,
+)
 from .base import bp, init_app
 
 __all__ = ["bp", "init_app"]

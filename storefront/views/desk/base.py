@@ -8,8 +8,10 @@ Security, in one place (every desk route passes :func:`guard`):
   generation on (:class:`storefront.desk.auth.AuthStore`), so an old cookie no
   longer opens anything;
 * every POST carries a CSRF token (Flask-WTF's, checked by :func:`check_csrf`);
-* wrong passwords are slowed (:class:`storefront.desk.auth.SignInThrottle`: 429
-  with ``Retry-After``);
+* a session ends :data:`SESSION_LIFETIME` after sign-in, however often it is used;
+* wrong passwords are slowed per client, in the shared database, before the password
+  is even checked (:mod:`storefront.desk.throttle`: 429 with ``Retry-After``);
+* a POST without a session is refused before its body is read;
 * nothing is cached (``no-store``), indexed or framed by another site.
 
 ``/admin/stats`` keeps its bearer token for scripts (``views/admin.py``).
@@ -18,6 +20,7 @@ Security, in one place (every desk route passes :func:`guard`):
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -38,17 +41,27 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
 from ...clickdb import EXTENSION as CLICKS
-from ...desk.auth import AuthStore, SignInThrottle
+from ...desk.auth import AuthStore
 from ...desk.history import CatalogFiles, CatalogSync
-from ...templating import render
+from ...desk.throttle import Throttle
+from ...templating import render, templates_dir
 from .. import storefront
+from ..private import never_cache, throttle_attempt
 
 logger = logging.getLogger(__name__)
 
-bp = Blueprint("desk", __name__, url_prefix="/admin")
+# desk.js is a static file (ETag, 304), served from the template tree so a wheel has it.
+bp = Blueprint(
+    "desk",
+    __name__,
+    url_prefix="/admin",
+    static_folder=str(templates_dir() / "desk" / "static"),
+    static_url_path="/static",
+)
 
-# Routes open without a session (the sign-in form itself).
-PUBLIC = frozenset({"desk.login"})
+# Routes open without a session (the sign-in form itself, the desk's script).
+PUBLIC = frozenset({"desk.login", "desk.static"})
+SESSION_LIFETIME = timedelta(hours=12)  # from sign-in: a renewed session still ends
 MAX_COVER = 5 * 1024 * 1024  # bytes of a cover image
 MAX_CHAPTER = 512 * 1024  # bytes of a sample chapter's Markdown
 # Routes that may receive a larger body than the app's 64 KB limit: the file itself plus
@@ -77,7 +90,7 @@ class Desk:
         # The app's one engine (storefront.storage, with its settings and timeouts).
         self.engine = app.extensions[CLICKS].engine
         self.auth = AuthStore(app.instance_path, self.engine)
-        self.throttle = SignInThrottle()
+        self.throttle = Throttle(lambda: app.extensions[CLICKS].engine)
         sf = app.extensions["storefront"]
         url = str(self.engine.url)
         self.files = CatalogFiles(sf.catalog.path, app.instance_path, self.engine)
@@ -108,7 +121,7 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if app.config.get("SESSION_COOKIE_SAMESITE") not in ("Lax", "Strict"):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
+    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # bound by the session's own lifetime
     app.session_interface = DeskSessionInterface()
     app.extensions["desk"] = desk_
@@ -120,12 +133,19 @@ def desk() -> Desk:
 
 def is_signed_in() -> bool:
     generation = session.get("desk")
-    return isinstance(generation, int) and generation == desk().auth.generation()
+    since = session.get("since")
+    return (
+        isinstance(generation, int)
+        and isinstance(since, int)
+        # An absolute lifetime: the cookie is renewed on every request, this is not.
+        and 0 <= time.time() - since < SESSION_LIFETIME.total_seconds()
+        and generation == desk().auth.generation()
+    )
 
 
 def safe_next(target: str | None) -> str:
-    """Only a desk path of this site (no open redirect)."""
-    if target:
+    """Only a desk path of this site (no open redirect, no header injection)."""
+    if target and target.isprintable() and target.isascii():
         parts = urlsplit(target)
         if (
             not parts.scheme
@@ -140,18 +160,20 @@ def safe_next(target: str | None) -> str:
 
 @bp.before_request
 def guard() -> Response | None:
+    # The session first, from the headers alone: a stranger's POST (a 5 MB upload
+    # included) is refused before a byte of its body is read.
+    if request.endpoint not in PUBLIC and not is_signed_in():
+        if request.method == "GET" and not request.path.endswith(".json"):
+            return redirect(url_for("desk.login", next=request.full_path.rstrip("?")))
+        response = jsonify(error="Unauthorized", message="Sign in to the desk first.")
+        response.status_code = 401
+        return response
     limit = UPLOADS.get(request.endpoint or "")
     if limit:
         request.max_content_length = limit
     if request.method == "POST":
         check_csrf()
-    if request.endpoint in PUBLIC or is_signed_in():
-        return None
-    if request.method == "GET" and not request.path.endswith(".json"):
-        return redirect(url_for("desk.login", next=request.full_path.rstrip("?")))
-    response = jsonify(error="Unauthorized", message="Sign in to the desk first.")
-    response.status_code = 401
-    return response
+    return None
 
 
 def check_csrf() -> None:
@@ -175,9 +197,12 @@ def check_csrf() -> None:
 
 
 @bp.after_request
-def never_cache(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+def private_headers(response: Response) -> Response:
+    if request.endpoint == "desk.static":
+        # The script is no secret: cached, revalidated by its ETag (304) every time.
+        response.cache_control.no_cache = True
+        return response
+    never_cache(response)
     if response.mimetype == "text/html":
         response.headers.setdefault("Content-Security-Policy", DESK_CSP)
     return response
@@ -214,10 +239,6 @@ def _take_flashes() -> list[tuple[str, str]]:
     return list(get_flashed_messages(with_categories=True))
 
 
-def client_address() -> str:
-    return request.remote_addr or "unknown"
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     d = desk()
@@ -228,20 +249,20 @@ def login():
         error = "No password is set yet: run `storefront admin set-password` on the server."
         status = 503 if request.method == "POST" else 200
     elif request.method == "POST":
-        client = client_address()
-        wait = d.throttle.retry_after(client)
-        if wait > 0:
-            error = f"Too many wrong passwords. Wait {int(wait) + 1} seconds and try again."
-            status = 429
-            headers["Retry-After"] = str(int(wait) + 1)
+        # Counted before the password is checked: concurrent guesses get no extra tries.
+        key, refused = throttle_attempt("desk")
+        if refused is not None:
+            error, status = refused.description, refused.code
+            headers = dict(refused.get_headers())
+            headers.pop("Content-Type", None)
         elif d.auth.verify(request.form.get("password", "")):
-            d.throttle.succeeded(client)
+            d.throttle.succeeded(key)
             session.clear()
             session.permanent = True
             session["desk"] = d.auth.generation()
+            session["since"] = int(time.time())
             return redirect(safe_next(request.args.get("next")))
         else:
-            d.throttle.failed(client)
             error = "Wrong password."
             status = 401
     html = page("desk/login.html", error=error, next=request.args.get("next", ""), title="Sign in")
@@ -254,11 +275,3 @@ def logout():
     session.clear()
     flash("You are signed out. Every desk session has ended.", "info")
     return redirect(url_for("desk.login"))
-
-
-@bp.get("/desk.js")
-def script() -> Response:
-    from ...templating import templates_dir
-
-    source = (templates_dir() / "desk" / "desk.js").read_text(encoding="utf-8")
-    return Response(source, mimetype="text/javascript")

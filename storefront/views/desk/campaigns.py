@@ -17,8 +17,8 @@ from ...desk.fields import KINDS, kind_of
 from ...desk.history import ChangedOnDisk, SaveError
 from ...pricing import format_instant, format_money, price_offer
 from .. import storefront
-from .base import bp, desk, page
-from .editing import current, label_for, try_catalog
+from .base import bp, page
+from .editing import current, label_for, save, try_catalog
 
 _INDEX = re.compile(r"\[(\d+)\]$")
 
@@ -158,7 +158,7 @@ def end_now(path: str):
     ends = next(f for f in KINDS["campaign"] if f.key == "ends")
     document.apply(table, (ends,), {"ends": moment.isoformat()})
     try:
-        entry = desk().files.save(
+        entry = save(
             document.dumps(doc),
             request.form.get("base", ""),
             f"ended {label_for(path, None, doc)} now",

@@ -19,7 +19,7 @@ from ...desk.history import ChangedOnDisk, Invalid, ReadOnlyCatalog, SaveError, 
 from .. import storefront
 from .base import bp, desk, page
 from .campaigns import campaign_preview, duplicate_values
-from .editing import current, fields_for, label_for, try_catalog
+from .editing import current, fields_for, label_for, save, try_catalog
 
 _INDEX = re.compile(r"\[(\d+)\]$")
 
@@ -69,7 +69,7 @@ def save_or_explain(text: str, base: str, summary: str, path: str, fields, rende
     """Save ``text``; on a refusal re-render the form (``render(**extra)``) saying why."""
     files = desk().files
     try:
-        entry = files.save(text, base, summary)
+        entry = save(text, base, summary)
     except ChangedOnDisk as exc:
         files.keep(exc.current)
         return render(
@@ -246,9 +246,7 @@ def remove(path: str):
     except document.PathError:
         abort(404, f"Nothing to remove at '{path}'.")
     try:
-        entry = desk().files.save(
-            document.dumps(doc), request.form.get("base", ""), f"removed {label}"
-        )
+        entry = save(document.dumps(doc), request.form.get("base", ""), f"removed {label}")
     except ChangedOnDisk:
         flash("The file changed on disk since the page was opened: nothing was removed.", "error")
         return redirect(url_for("desk.overview"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app, url_for
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,6 +14,7 @@ from ...catalog import Campaign, Catalog
 from ...clickdb import get_click_store
 from ...desk.linkreport import load_report
 from ...pricing import active_campaigns, book_prices, format_instant, format_money, price_window
+from ...settings import is_loopback
 from ...stats import click_stats, daily, totals
 from ...storage import StorageError
 from .. import storefront
@@ -69,6 +71,17 @@ def recent_clicks(today) -> dict | None:
 def todos(catalog: Catalog, at: datetime, report: dict | None) -> list[Todo]:
     sf = storefront()
     items: list[Todo] = []
+    # First: without it every print piece and card built now carries a dead address.
+    # `serve` without a setting sets its own http://127.0.0.1:PORT: that is no public address.
+    if is_loopback(urlsplit(sf.urls.base_url).hostname or ""):
+        items.append(
+            Todo(
+                "Public address not set: QR codes, print pieces and cards point at this "
+                "server, which readers cannot reach.",
+                url_for("desk.edit", path="site"),
+                "Set the public address",
+            )
+        )
     for c in sorted(catalog.campaigns, key=lambda c: c.starts):
         if c.ends <= at or c.starts - at > SOON:
             continue
@@ -121,14 +134,6 @@ def todos(catalog: Catalog, at: datetime, report: dict | None) -> list[Todo]:
                 )
         except (KeyError, TypeError, ValueError):
             pass
-    if not catalog.site.base_url and not current_app.config.get("BASE_URL"):
-        items.append(
-            Todo(
-                "The public address is not set: QR codes and cards point at this server.",
-                url_for("desk.edit", path="site"),
-                "Set the public address",
-            )
-        )
     return items
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from widgets.print.checks import print_problems
+
 from ...catalog import Catalog, CatalogError, parse_catalog
 from ...desk import document
 from ...desk.fields import KINDS, TITLES, Field, kind_of
-from ...desk.history import digest
+from ...desk.history import Entry, Invalid, digest
 from .base import desk
 
 
@@ -40,6 +42,18 @@ def try_catalog(text: str) -> tuple[Catalog | None, list]:
         return parse_catalog(text, desk().files.path), []
     except CatalogError as exc:
         return None, exc.problems
+
+
+def save(text: str, base: str, summary: str) -> Entry:
+    """Save ``text`` through the whole of ``storefront check``, else raise :class:`Invalid`.
+
+    The catalog's own validator runs in :meth:`CatalogFiles.save`; the checks ``check``
+    adds for print (fonts that cannot draw the text, covers that cannot fit it) run here.
+    """
+    catalog, _ = try_catalog(text)
+    if catalog is not None and (problems := print_problems(catalog)):
+        raise Invalid(CatalogError(problems))
+    return desk().files.save(text, base, summary)
 
 
 def label_for(path: str, catalog: Catalog | None, doc) -> str:

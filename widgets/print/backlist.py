@@ -11,19 +11,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storefront import catalog_shelf as cs
+from storefront import presentation_shelf as ps
 from storefront.catalog import Catalog
+from storefront.catalog import shelf as cs
 from storefront.presentation import present_book
 from storefront.pricing import utcnow
 from storefront.templating import render
 from storefront.urls import Urls
 
-from .cover import line_direction
-from .print import FlyerError, FlyerFitError, PieceJob, render_job
-from .print.layout import check_fonts, print_cover, qr_data_uri, without_amazon
-from .print.pieces import SHEETS, Piece
-from .reproducible import source_date
-from .typefaces import FontSet, font_set
+from ..cover import line_direction
+from ..reproducible import source_date
+from ..typefaces import FontSet, font_set
+from .layout import PieceJob, check_fonts, print_cover, qr_data_uri, without_amazon
+from .pieces import SHEETS, FlyerError, FlyerFitError, Piece
+from .render import render_job
 
 
 def sheet_name(*, size: str = "letter", bookstore: bool = False) -> str:
@@ -50,7 +51,7 @@ def sheet_context(
             raise FlyerError(f"no series '{series}' in this catalog", "series")
         books, title = list(found.books), found.name
     else:
-        shelf = cs.present_shelf(catalog, at, urls)
+        shelf = ps.present_shelf(catalog, at, urls)
         books, title = [v.book for v in shelf.views], catalog.site.title
     rows = []
     for book in books:
@@ -58,7 +59,7 @@ def sheet_context(
         shown = without_amazon(catalog, book) if bookstore else book
         view = present_book(catalog, shown, at, urls, src="sheet")
         qr_url = urls.chooser(book.slug, src="sheet", absolute=True)
-        cover, cover_src = print_cover(book, fonts, piece.name)
+        cover, cover_src = print_cover(book, fonts, piece.name, catalog.site.locale)
         n = cs.neighbours(catalog, book)
         rows.append(
             {

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from xml.etree import ElementTree as ET
 
-from storefront import catalog_shelf as cs
 from storefront.catalog import Book, Campaign, Catalog
+from storefront.catalog import shelf as cs
 from storefront.urls import Urls
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -63,6 +63,9 @@ def render_sitemap(catalog: Catalog, at: datetime, urls: Urls, edited: datetime)
         add(urls.series(s.slug, absolute=True), s.books)
     for b in catalog.books:
         add(urls.book(b.slug, absolute=True), (b,))
+    add(urls.press(absolute=True), catalog.books)
+    for b in catalog.books:
+        add(urls.press(b.slug, absolute=True), (b,))
     return _xml(root)
 
 

@@ -12,6 +12,7 @@ import zipfile
 
 from lxml import etree
 
+_COMPRESSED = (".jpg", ".jpeg", ".png")
 _CONTAINER_NS = {"c": "urn:oasis:names:tc:opendocument:xmlns:container"}
 
 
@@ -44,7 +45,8 @@ def repack(data: bytes, language: str, date_time: tuple) -> bytes:
             if entry.filename == package:
                 body = _with_language(body, language)
             info = zipfile.ZipInfo(entry.filename, date_time=date_time)
-            stored = entry.filename == "mimetype"
+            # The mimetype must be stored (OCF); JPEG and PNG gain nothing from deflate.
+            stored = entry.filename == "mimetype" or entry.filename.endswith(_COMPRESSED)
             info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, on every platform
             info.external_attr = 0o100644 << 16

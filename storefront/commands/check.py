@@ -1,0 +1,39 @@
+"""``storefront check``: validate the catalog, its fonts, covers and audio samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import catalog_option, open_catalog
+
+
+@click.command("check")
+@catalog_option
+def check(catalog_path: Path | None) -> None:
+    """Validate the catalog: exit 0 with a summary, or 1 listing every problem."""
+    catalog = open_catalog(catalog_path)
+    from widgets.print.checks import print_problems  # fonts and covers, before a print run
+
+    if problems := print_problems(catalog):
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(problems)} problem(s) in the catalog.", err=True)
+        raise SystemExit(1)
+    for warning in catalog.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    offers = sum(len(b.offers) for b in catalog.books)
+    for book in catalog.books:  # the audio samples, as mutagen read them
+        for edition in book.editions:
+            if (sample := edition.audio_sample) is not None:
+                name = sample.path.relative_to(catalog.path.parent.resolve()).as_posix()
+                click.echo(
+                    f"{book.slug}: audio sample {name} "
+                    f"({sample.extension.upper()}, {sample.seconds:.1f} s)"
+                )
+    click.echo(
+        f"{catalog.path.name}: OK ({len(catalog.books)} book(s), {offers} offer(s), "
+        f"{len(catalog.vendors)} vendor(s), {len(catalog.campaigns)} campaign(s), "
+        f"{len(catalog.support)} support method(s)); version {catalog.version}"
+    )

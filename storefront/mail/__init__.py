@@ -1,0 +1,1 @@
+"""Mail to readers: settings, messages, the transport, announcements and the outbox."""
