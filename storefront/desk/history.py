@@ -50,6 +50,7 @@ from sqlalchemy import (
 from ..catalog import Catalog, CatalogError, builtin_catalog_path, parse_catalog
 from ..files import write_atomic
 from ..storage import migrate
+from .catalogsync import CatalogSync  # noqa: F401  (where callers found it before)
 
 logger = logging.getLogger(__name__)
 
@@ -361,38 +362,6 @@ class CatalogFiles:
             self._mark_synced(row.id)
         logger.info("catalog version %s applied from the database", row.id)
         return True
-
-
-class CatalogSync:
-    """A daemon thread that calls :meth:`CatalogFiles.sync_once` every ``interval`` seconds."""
-
-    def __init__(self, files: CatalogFiles, interval: float):
-        self.files = files
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-
-    def start(self) -> None:
-        # Once per process: a forked worker starts its own.
-        if self._pid == os.getpid():
-            return
-        self._pid = os.getpid()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="catalog-sync", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.files.sync_once()
-            except Exception as exc:  # the database may be down: try again later
-                logger.warning("catalog sync: %s", exc)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None and self._pid == os.getpid():
-            self._thread.join(timeout)
 
 
 def _entry(row) -> Entry:
