@@ -21,7 +21,6 @@ import zxingcpp
 
 from storefront.catalog import builtin_catalog_path, load_catalog
 from storefront.cli import main
-from storefront.desk.auth import AuthStore
 from widgets.print import piece_names
 
 from .conftest import serve_wsgi
@@ -62,7 +61,7 @@ def catalog_file(tmp_path) -> Path:
 def desk_site(make_app, catalog_file, clock):
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=PHOENIX))
     app = make_app(CATALOG=str(catalog_file))
-    AuthStore(app.instance_path).set_password(PASSWORD)
+    app.extensions["desk"].auth.set_password(PASSWORD)
     with serve_wsgi(app) as base_url:
         yield base_url
 
@@ -205,6 +204,7 @@ DESK_URLS = [
     "/admin/edit/books[0].editions[0].offers[1]",
     "/admin/edit/vendors[1]",
     "/admin/edit/campaigns[0]",
+    "/admin/edit/authors[0]",
     "/admin/new/campaigns",
     "/admin/sample/books[0]",
     "/admin/history",

@@ -190,8 +190,8 @@ def test_serve_says_whether_the_desk_has_a_password(tmp_path):
     from storefront.commands.serve import _desk_password_line
     from storefront.desk.auth import AuthStore
 
-    line = _desk_password_line(tmp_path)
+    line = _desk_password_line(tmp_path, None)
     assert "has no password yet" in line and "storefront admin set-password" in line
     assert str(tmp_path) in line  # the folder it reads, so the author sets it there
     AuthStore(tmp_path).set_password(PASSWORD)
-    assert _desk_password_line(tmp_path).startswith("The desk (/admin/) has a password")
+    assert _desk_password_line(tmp_path, None).startswith("The desk (/admin/) has a password")
