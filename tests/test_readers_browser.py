@@ -154,3 +154,20 @@ def test_sign_up_in_the_script_embed_opens_the_answer_in_a_new_tab(sites, contex
     assert page.url == f"{sites.blog}/post"  # the blog's tab stays on the post
     [mail] = sites.smtp.wait_for(1)
     assert mail.rcpt_tos == ["shadow@example.org"]
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_signup_card_with_its_form_is_accessible_and_fits(sites, chromium, theme):
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    ctx = new_context(chromium, viewport={"width": 420, "height": 700})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{sites.store}/embed/genesis?layout=signup&theme={theme}")
+        assert page.locator("form[data-storefront-signup]").count() == 1
+        results = axe.Axe().run(page)
+        assert results.violations_count == 0, results.generate_report()
+        page.set_viewport_size({"width": 280, "height": 700})
+        page.reload()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 280
+    finally:
+        ctx.close()
