@@ -53,6 +53,9 @@ class SignupForm:
     token: Callable[[], str]
     text: str
     version: str
+    #: Only a link to the app's sign-up page (a static export: the app signs its own
+    #: fill-time tokens, so a form in a file could never carry a valid one).
+    link_only: bool = False
 
 
 class Urls:
