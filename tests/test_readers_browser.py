@@ -131,3 +131,43 @@ def test_other_layouts_link_to_the_sign_up_page(sites, context):
     signup.get_by_role("heading", name="Check your inbox").wait_for()
     [mail] = sites.smtp.wait_for(1)
     assert mail.rcpt_tos == ["page@example.org"]
+
+
+def test_sign_up_in_the_script_embed_opens_the_answer_in_a_new_tab(sites, context):
+    sites.pages["/post"] = host_page(
+        '<div data-storefront-book="genesis" data-layout="signup"></div>'
+        f'<script async src="{sites.store}/widget.js"></script>'
+    )
+    page = context.new_page()
+    page.goto(f"{sites.blog}/post")
+    page.wait_for_function(
+        "document.querySelector('[data-storefront-book]').dataset.storefrontState === 'ready'"
+    )
+    host = page.locator("[data-storefront-book]")
+    field = host.get_by_label("Your e-mail address")
+    field.fill("shadow@example.org")
+    page.wait_for_timeout(1700)
+    with context.expect_page() as answer_info:
+        host.get_by_role("button", name="Sign me up").click()
+    answer = answer_info.value
+    answer.get_by_role("heading", name="Check your inbox").wait_for()
+    assert page.url == f"{sites.blog}/post"  # the blog's tab stays on the post
+    [mail] = sites.smtp.wait_for(1)
+    assert mail.rcpt_tos == ["shadow@example.org"]
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_signup_card_with_its_form_is_accessible_and_fits(sites, chromium, theme):
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    ctx = new_context(chromium, viewport={"width": 420, "height": 700})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{sites.store}/embed/genesis?layout=signup&theme={theme}")
+        assert page.locator("form[data-storefront-signup]").count() == 1
+        results = axe.Axe().run(page)
+        assert results.violations_count == 0, results.generate_report()
+        page.set_viewport_size({"width": 280, "height": 700})
+        page.reload()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 280
+    finally:
+        ctx.close()

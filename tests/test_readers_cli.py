@@ -184,3 +184,36 @@ def test_check_says_why_the_form_is_hidden(runner, monkeypatch, tmp_path):
     monkeypatch.setenv("STOREFRONT_SMTP_URL", "http://mail.example.org")
     bad = runner.invoke(main, ["check"])
     assert bad.exit_code == 1 and "STOREFRONT_SMTP_URL" in bad.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mail", [True, False], ids=["mail-set", "no-mail"])
+def test_static_export_links_to_the_apps_sign_up_page_or_leaves_it_out(
+    runner, monkeypatch, tmp_path, mail
+):
+    from bs4 import BeautifulSoup
+
+    monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(tmp_path / "instance"))
+    if mail:
+        monkeypatch.setenv("STOREFRONT_SMTP_URL", "smtps://u:p@mail.example.org")
+        monkeypatch.setenv("STOREFRONT_MAIL_FROM", "news@example.org")
+    site = tmp_path / "site"
+    result = runner.invoke(
+        main,
+        ["export", str(site), "--base-url", "https://books.example.org",
+         "--click-server", "https://app.example.org", "--now", "2026-11-25T12:00:00Z"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    page = BeautifulSoup((site / "books/genesis/index.html").read_text(), "html.parser")
+    card = BeautifulSoup(
+        (site / "embed/genesis/layout-signup_theme-light.html").read_text(), "html.parser"
+    )
+    assert page.select("form") == [] and card.select("form") == []  # a file cannot post
+    links = [a["href"] for a in [*page.select("#signup a"), *card.select("a[data-signup]")]]
+    if mail:
+        assert links == [
+            "https://app.example.org/readers/subscribe?book=genesis&src=page",
+            "https://app.example.org/readers/subscribe?book=genesis&src=signup",
+        ]
+    else:
+        assert links == [] and page.select("#signup") == []

@@ -273,3 +273,14 @@ def test_a_suppressed_address_is_never_mailed_again(web, list_app, smtp_server):
     answer = sign_up(web, list_app, "bounced@example.org")
     assert answer.status_code == 200 and "Check your inbox" in answer.text
     assert smtp_server.messages == []
+
+
+def test_one_client_signing_up_many_addresses_is_limited(web, list_app, smtp_server):
+    answers = {sign_up(web, list_app, f"r{n}@example.org").text for n in range(25)}
+    assert len(answers) == 1
+    smtp_server.wait_for(20)
+    assert len(smtp_server.messages) == 20  # the per-client limit: 20 an hour
+    other = list_app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.7"  # another reader is not held back
+    assert sign_up(other, list_app, "elsewhere@example.org").status_code == 200
+    assert len(smtp_server.wait_for(21)) == 21

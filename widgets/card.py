@@ -142,8 +142,11 @@ def render_card_page(
         book=view.book,
         site=view.site,
         card=card,
-        # oEmbed discovery, so a blog embeds this very card when its URL is pasted.
-        oembed=urls.oembed(urls.embed(view.book.slug, layout=layout, theme=theme)),
+        # oEmbed discovery, so a blog embeds this very card when its URL is pasted
+        # (the app answers it; a static export has no oEmbed file per card).
+        oembed=None
+        if urls.static_files
+        else urls.oembed(urls.embed(view.book.slug, layout=layout, theme=theme)),
         css=Markup(page_css()),
         script=Markup(resize_script()),
     )

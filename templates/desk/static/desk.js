@@ -1,5 +1,28 @@
-// The desk's only script: a live progress bar while print pieces build.
-// Without it the page still works: the form posts and the page shows the state.
+// The desk's script: previews sized to the whole page they show, and a live progress
+// bar while print pieces build. Without it the desk still works: a preview frame is
+// 85% of the window tall (and opens on its own), the form posts and shows the state.
+(function () {
+  "use strict";
+  // A preview frame (same origin) grows to its page's full height, and follows it.
+  function fit(frame) {
+    var doc;
+    try { doc = frame.contentDocument; } catch (e) { return; }
+    if (!doc || !doc.documentElement) return;
+    var resize = function () {
+      var borders = frame.offsetHeight - frame.clientHeight;  // border-box sizing
+      frame.style.height = Math.ceil(doc.documentElement.scrollHeight) + borders + "px";
+    };
+    resize();
+    if (window.ResizeObserver) { new ResizeObserver(resize).observe(doc.documentElement); }
+  }
+  var frames = document.querySelectorAll("iframe[data-fit=page]");
+  for (var i = 0; i < frames.length; i++) {
+    var frame = frames[i];
+    frame.addEventListener("load", fit.bind(null, frame));
+    if (frame.contentDocument && frame.contentDocument.readyState === "complete") { fit(frame); }
+  }
+})();
+
 (function () {
   "use strict";
   var box = document.getElementById("build");
