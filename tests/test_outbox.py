@@ -216,17 +216,24 @@ def test_a_temporary_refusal_is_retried_with_backoff(mail_app, smtp_server, trou
         smtp_server.drop("data", times=1)
     mailing = mail_app.extensions[MAILING]
     outbox = mail_app.extensions[OUTBOX]
-    outbox.backoff_base = 0.5
+    outbox.backoff_base = 60.0
     announcement_id = announce(mail_app)
     mailing.start(announcement_id)
     sender = Sender(mailing)
+    before = datetime.now(UTC).replace(tzinfo=None)
     sender.run_until_idle()
     assert len(smtp_server.messages) == 1  # one went through, one waits for its retry
     with engine.connect() as conn:
         waiting = conn.execute(select(deliveries).where(deliveries.c.status == "pending")).one()
     assert waiting.attempts == 1 and waiting.last_error
-    assert sender.run_until_idle() == 0  # not yet: the backoff has not passed
-    time.sleep(0.6)
+    assert waiting.next_attempt_at >= before + timedelta(seconds=59)  # the backoff
+    assert sender.run_until_idle() == 0  # not yet
+    with engine.begin() as conn:  # a minute later
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == waiting.id)
+            .values(next_attempt_at=datetime.now(UTC).replace(tzinfo=None))
+        )
     assert sender.run_until_idle() == 1
     assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == [
         "busy@example.org",
