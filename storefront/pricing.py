@@ -243,6 +243,11 @@ class FormatSale:
     format: str  # "ebook"
     prices: tuple[SalePrice, ...]
 
+    @property
+    def percent_saved(self) -> int:
+        """The deepest saving in this format, in whole percent."""
+        return max(p.percent_saved for p in self.prices)
+
 
 @dataclass(frozen=True)
 class SaleSummary:
@@ -262,11 +267,17 @@ class SaleSummary:
 
     @property
     def segments(self) -> tuple[tuple[str, str], ...]:
-        """The phrase as ``(text, role)`` pieces; role is ``""``, ``"price"`` or ``"list"``."""
+        """The phrase as ``(text, role)`` pieces.
+
+        Role ``"price"`` (a sale price), ``"list"`` (its list price), ``"starts"`` and
+        ``"ends"`` (the dates, for a ``<time>``), or ``""``: each output styles the roles
+        its own way and never rewords the phrase.
+        """
         out: list[tuple[str, str]] = []
         verb = "will be" if self.upcoming else "is"
         if self.upcoming:
-            out.append((f"From {self.starts_text} to {self.ends_text}, the ", ""))
+            out += [("From ", ""), (self.starts_text, "starts"), (" to ", "")]
+            out += [(self.ends_text, "ends"), (", the ", "")]
         else:
             out.append(("The ", ""))
         for i, fmt in enumerate(self.formats):
@@ -282,8 +293,12 @@ class SaleSummary:
         if self.upcoming:
             out.append((f": {self.save_text}.", ""))
         else:
-            out.append((f": {self.save_text}, until {self.ends_text}.", ""))
+            out += [(f": {self.save_text}, until ", ""), (self.ends_text, "ends"), (".", "")]
         return tuple(out)
+
+    def format_sale(self, fmt: str) -> FormatSale | None:
+        """What the sale does to format ``fmt``, or None when it lowers none of its prices."""
+        return next((f for f in self.formats if f.format == fmt), None)
 
     @property
     def text(self) -> str:

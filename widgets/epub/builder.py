@@ -24,7 +24,7 @@ from ..cover import book_cover
 from ..reproducible import source_date
 from ..textdir import Span, language_direction
 from .container import repack
-from .metadata import credit_lines, imprint, set_metadata
+from .metadata import imprint, set_metadata
 from .pages import add_pages, plan_pages
 from .resources import add_resources
 from .sources import ZIP_EPOCH, check_cover, default_modified, load_chapter
@@ -82,7 +82,7 @@ def build_sample(
         "page_url": page_url,
         "read_url": urls.read(book.slug, src="epub", absolute=True),
         "chapter": chapter,
-        "credits": credit_lines(book, catalog.site.locale),
+        "credits": view.credits.lines,
         "publisher": facts.publisher,
         "published": book.published.isoformat() if book.published else None,
         "rights": facts.rights,
