@@ -18,7 +18,6 @@ from .settings import (
     read_environ,
 )
 from .state import CatalogStore, Storefront, make_clock, parse_now
-from .templating import templates_dir
 from .urls import DEFAULT_BASE_URL
 from .views import header_hook
 
@@ -68,7 +67,6 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         __name__,
         instance_relative_config=True,
         instance_path=str(folder),
-        template_folder=str(templates_dir()),
     )
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(INTERNAL)

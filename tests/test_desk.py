@@ -105,6 +105,7 @@ DESK_PAGES = [
     "/admin/edit/vendors[1]",
     "/admin/edit/support[4]",
     "/admin/edit/campaigns[0]",
+    "/admin/edit/authors[0]",
     "/admin/new/campaigns",
     "/admin/new/campaigns?from=campaigns[0]",
     "/admin/new/books[0].editions[0].offers",

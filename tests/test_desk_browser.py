@@ -205,6 +205,7 @@ DESK_URLS = [
     "/admin/edit/books[0].editions[0].offers[1]",
     "/admin/edit/vendors[1]",
     "/admin/edit/campaigns[0]",
+    "/admin/edit/authors[0]",
     "/admin/new/campaigns",
     "/admin/sample/books[0]",
     "/admin/history",

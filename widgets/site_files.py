@@ -62,9 +62,7 @@ def render_sitemap(catalog: Catalog, at: datetime, urls: Urls, edited: datetime)
         add(urls.series(s.slug, absolute=True), s.books)
     for b in catalog.books:
         add(urls.book(b.slug, absolute=True), (b,))
-    add(urls.press(absolute=True), catalog.books)
-    for b in catalog.books:
-        add(urls.press(b.slug, absolute=True), (b,))
+    add(urls.press(absolute=True), catalog.books)  # each book's kit is linked from it
     return _xml(root)
 
 

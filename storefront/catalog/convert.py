@@ -109,9 +109,9 @@ def http_url(value: Any, path: str) -> str:
     return result
 
 
-_EMAIL = re.compile(
-    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+# The local part people use (no "?" or "&": it goes into a mailto: link as it is).
+_EMAIL = re.compile(rf"^[A-Za-z0-9._%+-]+@{_LABEL}(?:\.{_LABEL})+$")
 
 
 def email(value: Any, path: str) -> str:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..catalog import Book, Catalog, CatalogError, load_catalog
 from ..state import parse_now
+
+if TYPE_CHECKING:
+    from ..urls import Urls
 
 CATALOG_HELP = "Catalog TOML file (default: $STOREFRONT_CATALOG or the built-in catalog)."
 
@@ -77,6 +81,37 @@ def public_base_url(value: str | None, catalog: Catalog) -> str:
             raise click.BadParameter(f"'{value}' is not an http(s) URL", param_hint="--base-url")
         return value
     return catalog.site.base_url or DEFAULT_BASE_URL
+
+
+def public_urls(value: str | None, catalog: Catalog, local_warning: str) -> Urls:
+    """The :class:`Urls` of :func:`public_base_url`; warn when they are only this machine's.
+
+    ``local_warning`` names what would point at the local address ("buy links and the
+    QR code point at {url}") and may use ``{url}``.
+    """
+    from ..urls import DEFAULT_BASE_URL, Urls
+
+    url = public_base_url(value, catalog)
+    if url == DEFAULT_BASE_URL:
+        click.echo(f"warning: {local_warning.format(url=url)}", err=True)
+    return Urls(url)
+
+
+def write_output(target: Path, data: bytes) -> None:
+    """Write ``data`` next to ``target`` and rename (a reader never sees half a file); say so.
+
+    A missing folder or a file that cannot be written is a clean error, not a traceback.
+    """
+    from ..files import write_atomic
+
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.ClickException(f"folder '{folder}' does not exist")
+    try:
+        write_atomic(target, data, mode=0o644)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write '{target}': {exc.strerror or exc}") from None
+    click.echo(f"Wrote {target} ({len(data):,} bytes)")
 
 
 def instance_note(verb: str, folder: Path, what: str = "") -> None:

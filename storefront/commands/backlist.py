@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..files import write_atomic
 from ..urls import FLYER_SIZES, Urls
 from . import (
     base_url_option,
@@ -16,6 +15,7 @@ from . import (
     public_base_url,
     resolve_now,
     warn_if_proof,
+    write_output,
 )
 
 
@@ -51,8 +51,4 @@ def backlist(output, series, bookstore, size, base_url, catalog_path, now) -> No
         )
     except FlyerError as exc:
         raise click.ClickException(str(exc)) from None
-    try:
-        write_atomic(output, data, mode=0o644)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write '{output}': {exc.strerror or exc}") from None
-    click.echo(f"Wrote {output} ({len(data):,} bytes)")
+    write_output(output, data)

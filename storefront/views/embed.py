@@ -27,8 +27,8 @@ from widgets.card import (
 )
 from widgets.oembed import OEmbedError, answer_key, book_for_url, build_oembed, card_size
 
+from .. import templating
 from ..state import Rendered, make_rendered
-from ..templating import render as render_template
 from . import header_hook, send_rendered, storefront
 from .books import get_book
 from .shelf import shelf_oembed
@@ -91,7 +91,7 @@ def fragment(slug: str) -> Response:
 @cache
 def _widget_js(static_files: bool) -> Rendered:
     # Constant per process: valid in every price window.
-    source = render_template("embed/widget.js", static_files=static_files)
+    source = templating.render("embed/widget.js", static_files=static_files)
     return make_rendered(source, "text/javascript", (None, None))
 
 

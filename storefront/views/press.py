@@ -151,7 +151,7 @@ def press_sheet(slug: str) -> Response:
 
 @bp.get("/books/<slug>/press/cover.<ext>")
 def press_cover(slug: str, ext: str) -> Response:
-    """The high-resolution cover: the author's JPEG or PNG as it is, else a 1600x2400 PNG."""
+    """The high-resolution cover: the author's JPEG or PNG as it is, else a 1600x2400 JPEG."""
     get_book(slug)
     kit = _kit(slug)
     entry = kit.books[0]
@@ -159,8 +159,5 @@ def press_cover(slug: str, ext: str) -> Response:
         abort(
             404, f"The cover of '{slug}' is at {kit.urls.press_cover(slug, entry.cover_extension)}."
         )
-    created = _created(kit.catalog)
-    rendered = _download(
-        ("cover", slug), slug, lambda: build_press_cover(kit.catalog, entry, created=created)
-    )
+    rendered = _download(("cover", slug), slug, lambda: build_press_cover(kit.catalog, entry))
     return _send(rendered, entry.cover_name, "inline")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
 
 from widgets.epub import EPUB_MEDIA_TYPE, SampleError, build_sample, sample_filename, sources_stamp
 
@@ -41,7 +42,10 @@ def sample(slug: str) -> Response:
                 key,
                 catalog,
                 at,
-                lambda: (build_sample(catalog, book, at, sf.urls), EPUB_MEDIA_TYPE),
+                lambda: (
+                    build_sample(catalog, book, at, sf.urls, cover_cache=cover_cache()),
+                    EPUB_MEDIA_TYPE,
+                ),
             )
     except SampleError as exc:
         # The files changed after the catalog was validated: say so, never a traceback.
@@ -51,6 +55,11 @@ def sample(slug: str) -> Response:
     response = send_rendered(rendered, at, max_age=3600, swr=86400)
     response.headers["Content-Disposition"] = f'attachment; filename="{sample_filename(book)}"'
     return response
+
+
+def cover_cache() -> Path:
+    """Where the server keeps the samples' JPEG covers by content (instance/cache/covers)."""
+    return Path(current_app.instance_path) / "cache" / "covers"
 
 
 def count_sample(book, kind: SampleKind) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from flask import Blueprint, Response, abort, request
 
@@ -17,6 +18,7 @@ from widgets.shelf import (
 
 from ..catalog import shelf as cs
 from ..catalog.model import PHOTO_TYPES
+from ..presentation_shelf import present_shelf
 from . import header_hook, send_rendered, storefront
 
 bp = Blueprint("shelf", __name__)
@@ -36,11 +38,19 @@ def _cached(key: tuple, build) -> Response:
     return rendered, at
 
 
+def _shelf(render, **query):
+    """A cache build: ``render`` the shelf of ``query``; None (404) for an unknown slug."""
+
+    def build(catalog, at, urls):
+        shelf = present_shelf(catalog, at, urls, **query)
+        return None if shelf is None else render(shelf)
+
+    return build
+
+
 @bp.get("/authors/<slug>")
 def author(slug: str) -> Response:
-    rendered, at = _cached(
-        ("author", slug), lambda c, at, u: render_shelf_page(c, at, u, author=slug)
-    )
+    rendered, at = _cached(("author", slug), _shelf(render_shelf_page, author_slug=slug))
     return send_rendered(rendered, at, replay=True)
 
 
@@ -61,9 +71,7 @@ def author_photo(slug: str, suffix: str) -> Response:
 
 @bp.get("/series/<slug>")
 def series(slug: str) -> Response:
-    rendered, at = _cached(
-        ("series", slug), lambda c, at, u: render_shelf_page(c, at, u, series=slug)
-    )
+    rendered, at = _cached(("series", slug), _shelf(render_shelf_page, series_slug=slug))
     return send_rendered(rendered, at, replay=True)
 
 
@@ -80,7 +88,12 @@ def fragment() -> Response:
     who, series_slug = _shelf_args()
     rendered, at = _cached(
         ("shelf-fragment", who, series_slug),
-        lambda c, at, u: render_shelf_card(c, at, u, author=who, series=series_slug, fragment=True),
+        _shelf(
+            partial(render_shelf_card, fragment=True),
+            author_slug=who,
+            series_slug=series_slug,
+            src="shelf",
+        ),
     )
     return send_rendered(rendered, at, replay=True)
 
@@ -97,7 +110,7 @@ def card() -> Response:
     who, series_slug = _shelf_args()
     rendered, at = _cached(
         ("shelf-card", who, series_slug),
-        lambda c, at, u: render_shelf_card(c, at, u, author=who, series=series_slug),
+        _shelf(render_shelf_card, author_slug=who, series_slug=series_slug, src="shelf"),
     )
     sf = storefront()
     csp = shelf_card_csp(sf.urls.base_url, sf.catalog.site.frame_ancestors)

@@ -100,6 +100,23 @@ class PieceJob:
     def filename(self) -> str:
         return output_name(self.book, self.piece, self.campaign)
 
+    @classmethod
+    def on_demand(
+        cls, piece: Piece, book: str, html: str, css: str, fonts: FontSet, created=None
+    ) -> PieceJob:
+        """A piece of several books built when asked (backlist, press sheet): no manifest."""
+        return cls(
+            piece=piece.name,
+            book=book,
+            campaign=None,
+            html=html,
+            css=css,
+            fonts_css=fonts.face_css(),
+            font_files=fonts.font_files(),
+            created=source_date(created).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            digest="",  # never kept in a manifest, so never compared
+        )
+
     @property
     def media_type(self) -> str:
         return PIECES[self.piece].media_type
