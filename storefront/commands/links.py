@@ -118,7 +118,7 @@ def check(
     config = CheckConfig(**bounds)
     run = check_links(selected, config)
     if not books and not kinds:  # a full check: the desk's dashboard shows it
-        from ..desk.linkreport import save_report
+        from ..linkcheck.report import save_report
 
         try:
             saved = save_report(run.to_dict(), catalog.version)

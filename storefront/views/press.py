@@ -67,7 +67,7 @@ def _page(slug: str | None) -> Response:
     if slug is not None:
         get_book(slug)
     rendered = sf.cache.get(
-        ("press", catalog.version, slug),
+        ("press", slug),
         catalog,
         at,
         lambda: (render_press_page(_kit(slug)), "text/html"),
@@ -78,7 +78,7 @@ def _page(slug: str | None) -> Response:
 def _download(key: tuple, slug: str | None, build: Callable[[], tuple[bytes, str]]) -> Rendered:
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
-    full_key = ("press", *key, catalog.version, _files_stamp(catalog, slug))
+    full_key = ("press", *key, _files_stamp(catalog, slug))
     try:
         with _build_lock:
             return print_cache().get(full_key, catalog, at, build)

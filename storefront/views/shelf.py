@@ -34,7 +34,7 @@ def _cached(key: tuple, build) -> Response:
             abort(404)
         return body, "text/html"
 
-    rendered = sf.cache.get((*key, catalog.version), catalog, at, make)
+    rendered = sf.cache.get(key, catalog, at, make)
     return rendered, at
 
 
@@ -65,7 +65,7 @@ def author_photo(slug: str, suffix: str) -> Response:
     def build():
         return who.photo.read_bytes(), PHOTO_TYPES[who.photo.suffix.lower()]
 
-    rendered = sf.cache.get(("author-photo", catalog.version, slug), catalog, at, build)
+    rendered = sf.cache.get(("author-photo", slug), catalog, at, build)
     return send_rendered(rendered, at, replay=True, max_age=86400, swr=86400)
 
 
@@ -145,6 +145,6 @@ def shelf_oembed(url: str) -> Response | None:
         )
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")), "application/json"
 
-    key = ("shelf-oembed", catalog.version, who, series_slug, *limits)
+    key = ("shelf-oembed", who, series_slug, *limits)
     rendered = sf.cache.get(key, catalog, at, build)
     return send_rendered(rendered, at, replay=True, max_age=86400, swr=86400)
