@@ -142,7 +142,7 @@ def test_a_bot_gets_the_same_answer_and_nothing_is_sent(web, list_app, smtp_serv
 
 
 def test_a_form_sent_faster_than_a_person_types_is_a_bot(web, list_app, smtp_server):
-    fresh = form_fields(web.get("/books/genesis").text)["t"]
+    fresh = form_fields(web.get("/readers/subscribe").text)["t"]  # rendered for this reader
     answer = sign_up(web, list_app, "fast@example.org", t=fresh)
     assert answer.status_code == 200 and "Check your inbox" in answer.text
     assert db_counts(list_app)["pending"] == 0 and smtp_server.messages == []
@@ -307,3 +307,12 @@ def test_any_form_gets_an_answer_never_a_server_error(web, fields):
         for method in (web.get, web.post):
             status = method(path + quote(token, safe=""), data=fields).status_code
             assert status in (200, 400, 404, 405), (path, token, status)
+
+
+def test_every_worker_renders_a_page_with_its_form_to_the_same_bytes(make_app, smtp_server):
+    # Two workers of one server: one instance folder (one secret), two processes' renders.
+    first, second = (make_app(SMTP_URL=smtp_server.url, MAIL_FROM=SENDER) for _ in range(2))
+    a = first.test_client().get("/books/genesis")
+    b = second.test_client().get("/books/genesis")
+    assert form_fields(a.text)["t"] == form_fields(b.text)["t"]
+    assert a.headers["ETag"] == b.headers["ETag"]
