@@ -70,6 +70,29 @@ def etag_of(url: str) -> str:
     return etag
 
 
+def worker_cpu(base_url: str) -> dict[int, float]:
+    """CPU seconds so far of each gunicorn worker of the server at ``base_url`` (by pid)."""
+    from .servers import _CLOCK_TICKS, _SERVERS
+
+    master = _SERVERS.get(base_url)
+    found: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if master is not None and int(fields[1]) == master:  # ppid: a worker
+            found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    return found
+
+
+def cpu_split(before: dict[int, float], after: dict[int, float]) -> str:
+    """How the run's CPU divided between the workers, e.g. ``52/48``."""
+    used = [after[pid] - before.get(pid, 0.0) for pid in sorted(after)]
+    total = sum(used)
+    return "/".join(f"{100 * u / total:.0f}" for u in used) if total else "-"
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -83,11 +106,17 @@ def count_reader_clicks(url: str) -> int:
         engine.dispose()
 
 
+def _cpu(runs: list[Result]) -> str:
+    # CPU the server spent per request: unlike req/s, it barely moves with the machine's load.
+    values = [r.cpu_us_per_request for r in runs if r.cpu_us_per_request]
+    return f"{statistics.median(values):.0f}" if values else "-"
+
+
 def print_summary(summaries: list[Summary], baseline: list[Result]) -> list[str]:
     """Print the table of medians and ranges; return the targets missed."""
     header = (
         f"{'route':<18} {'ratio':>6} {'range':>13} {'worst':>6} "
-        f"{'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}  target"
+        f"{'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu us':>7}  target"
     )
     print(header)
     print("-" * len(header))
@@ -95,7 +124,7 @@ def print_summary(summaries: list[Summary], baseline: list[Result]) -> list[str]
     print(
         f"{'bare (2 sync)':<18} {'1.00x':>6} {'':>13} {'':>6} {base_rps:>7.0f} "
         f"{statistics.median(r.p50_ms for r in baseline):>7.2f} "
-        f"{statistics.median(r.p99_ms for r in baseline):>7.2f}  baseline"
+        f"{statistics.median(r.p99_ms for r in baseline):>7.2f} {_cpu(baseline):>7}  baseline"
     )
     missed = []
     for s in summaries:
@@ -111,7 +140,7 @@ def print_summary(summaries: list[Summary], baseline: list[Result]) -> list[str]
             f"{s.worst_deviation:>5.0%} "
             f"{statistics.median(r.requests_per_s for r in s.runs):>7.0f} "
             f"{statistics.median(r.p50_ms for r in s.runs):>7.2f} "
-            f"{statistics.median(r.p99_ms for r in s.runs):>7.2f}  {verdict}"
+            f"{statistics.median(r.p99_ms for r in s.runs):>7.2f} {_cpu(s.runs):>7}  {verdict}"
         )
     return missed
 
@@ -151,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                 for route in routes:
                     bare_run = run_wrk(bare + "/bare", name="bare", **wrk)
                     # A redirect is checked without following it (its target is on the internet).
+                    cpu_before = worker_cpu(base)
                     run = (measure if route.expect_status == 302 else run_route)(base, route, **wrk)
+                    split = cpu_split(cpu_before, worker_cpu(base))
                     baseline.append(bare_run)
                     summaries[route.name].ratios.append(
                         run.requests_per_s / bare_run.requests_per_s
@@ -159,7 +190,10 @@ def main(argv: list[str] | None = None) -> int:
                     summaries[route.name].runs.append(run)
                     if route.name == "click (durable)":
                         answered += run.requests
-                    line.append(f"{route.name} {run.requests_per_s / bare_run.requests_per_s:.2f}x")
+                    line.append(
+                        f"{route.name} {run.requests_per_s / bare_run.requests_per_s:.2f}x "
+                        f"(p99 {run.p99_ms:.1f} ms, worker CPU {split})"
+                    )
                 if any(r.name == "click (durable)" for r in routes):
                     run = measure(
                         base,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
@@ -82,13 +83,6 @@ def gunicorn_options(
     return options
 
 
-def run_server(
-    host: str,
-    port: int,
-    workers: int,
-    threads: int = 1,
-    access_log: bool = False,
-    control_socket: str | None = None,
-) -> None:
-    options = gunicorn_options(host, port, workers, threads, access_log, control_socket)
-    GunicornServer(options).run()
+def run_server(**settings: Any) -> None:
+    """Run the app under gunicorn; ``settings`` are :func:`gunicorn_options`'s arguments."""
+    GunicornServer(gunicorn_options(**settings)).run()

@@ -7,9 +7,10 @@ public base URL is applied in one place.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 # Where a link was shown: the `src` of a tracked link. Anything else is "other".
 PLACEMENTS = (
@@ -324,3 +325,60 @@ class Urls:
         """A reader's unsubscribe URL (the body's link and ``List-Unsubscribe``)."""
         path = self._path("readers", "unsubscribe", token)
         return self.absolute(path) if absolute else path
+
+
+# --------------------------------------------------------------------------- proofs
+# Whether a printed piece is a proof: the one rule for every piece that carries a printed
+# URL or QR code (flyers, postcards, bookmarks, the social image, the backlist and press
+# sheets) and for the desk. Without a public address (no STOREFRONT_BASE_URL, site.base_url
+# or --base-url) links point at http://127.0.0.1:8000 and a print run has a dead QR code on
+# every page: the piece says on every page that it is a proof, the command says why.
+
+BASE_URL_SETTING = "STOREFRONT_BASE_URL"
+_LOCAL_NAMES = ("localhost", "localhost.localdomain")
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".test")
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A piece built on a private address: what to print on it and what to tell the author."""
+
+    base_url: str
+    host: str  # "127.0.0.1:8000"
+
+    @property
+    def mark(self) -> str:
+        """The line printed on every page of the piece."""
+        return f"PROOF — links point to {self.host}; set {BASE_URL_SETTING} to print"
+
+    @property
+    def warning(self) -> str:
+        """The command's one-line warning (without the ``warning:`` prefix)."""
+        return (
+            f"no public address: QR codes and links point to {self.host}, so every page is "
+            f"marked PROOF; set {BASE_URL_SETTING}, site.base_url or --base-url"
+        )
+
+
+def is_public_address(base_url: str) -> bool:
+    """Whether readers elsewhere can reach ``base_url``: not loopback, private or local."""
+    host = (urlsplit(base_url).hostname or "").rstrip(".").lower()
+    if not host or host in _LOCAL_NAMES or host.endswith(_LOCAL_SUFFIXES) or "." not in host:
+        try:
+            ipaddress.ip_address(host)  # an IPv6 literal has no dot
+        except ValueError:
+            return False
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return not (
+        ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified or ip.is_reserved
+    )
+
+
+def print_proof(base_url: str) -> Proof | None:
+    """Return the :class:`Proof` for pieces built on ``base_url``, or None for a public one."""
+    if is_public_address(base_url):
+        return None
+    return Proof(base_url=base_url, host=urlsplit(base_url).netloc or base_url)

@@ -8,6 +8,7 @@ temp folder (a copy of the built-in one, comments and all); the browser tests ar
 from __future__ import annotations
 
 import io
+import json
 import re
 import struct
 import zlib
@@ -25,7 +26,7 @@ from storefront.app import create_app
 from storefront.catalog import builtin_catalog_path, load_catalog
 from storefront.cli import main
 from storefront.desk.auth import AuthStore
-from storefront.desk.linkreport import load_report, save_report
+from storefront.linkcheck.report import load_report, save_report
 
 from .clickdb import fresh_postgres_database
 from .test_linkcheck import FAST_ARGS, link_catalog, server  # noqa: F401  (fixtures)
@@ -75,7 +76,7 @@ def catalog_file(tmp_path) -> Path:
 @pytest.fixture
 def desk_app(make_app, catalog_file):
     app = make_app(CATALOG=str(catalog_file))
-    AuthStore(app.instance_path).set_password(PASSWORD)
+    app.extensions["desk"].auth.set_password(PASSWORD)
     return app
 
 
@@ -105,6 +106,7 @@ DESK_PAGES = [
     "/admin/edit/vendors[1]",
     "/admin/edit/support[4]",
     "/admin/edit/campaigns[0]",
+    "/admin/edit/authors[0]",
     "/admin/new/campaigns",
     "/admin/new/campaigns?from=campaigns[0]",
     "/admin/new/books[0].editions[0].offers",
@@ -273,7 +275,7 @@ def test_catalog_text_is_escaped_on_every_desk_page(make_app, catalog_file):
     text = text.replace('name = "Amazon"', f"name = '{HOSTILE}'", 1)
     catalog_file.write_text(text, encoding="utf-8")
     app = make_app(CATALOG=str(catalog_file))
-    AuthStore(app.instance_path).set_password(PASSWORD)
+    app.extensions["desk"].auth.set_password(PASSWORD)
     client = app.test_client()
     sign_in(client)
     for url in [*DESK_PAGES, "/admin/edit/vendors[1]"]:
@@ -395,7 +397,7 @@ def test_the_running_site_picks_up_a_save(author, desk_app):
 
 def test_saving_the_built_in_catalog_is_refused(make_app):
     app = make_app()
-    AuthStore(app.instance_path).set_password(PASSWORD)
+    app.extensions["desk"].auth.set_password(PASSWORD)
     client = app.test_client()
     sign_in(client)
     form = form_of(client.get("/admin/edit/site").text, "/admin/edit/site")
@@ -489,8 +491,11 @@ def test_preview_renders_the_chosen_instant_uncached_and_uncounted(author, desk_
     assert "$2.99" in soup.get_text()
     hrefs = [a["href"] for a in soup.find_all("a", href=True)]
     assert not [h for h in hrefs if "/go/" in h]
-    # The public page on the same (real) day still shows the list price.
-    assert "$2.99" not in desk_app.test_client().get("/books/genesis").text
+    # The public page on the same (real) day still shows the list price (the sale only
+    # announced, with the price it will set).
+    public = BeautifulSoup(desk_app.test_client().get("/books/genesis").text, "html.parser")
+    assert {p.get_text(strip=True) for p in public.select(".format .price .now")} == {"$5.99"}
+    assert public.select_one(".banner.sale") is None
 
 
 def test_preview_asks_for_a_real_day(author):
@@ -563,9 +568,10 @@ def test_set_password_reads_one_line_from_stdin(runner, tmp_path, monkeypatch):
     monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(tmp_path))
     result = runner.invoke(main, ["admin", "set-password"], input="a long enough secret\n")
     assert result.exit_code == 0, result.output
-    store = AuthStore(tmp_path)
+    store = AuthStore(tmp_path)  # the database the command and a default server use
     assert store.verify("a long enough secret") and not store.verify("a long enough secret\n")
-    assert (tmp_path / "desk-auth.json").stat().st_mode & 0o077 == 0
+    assert not (tmp_path / "desk-auth.json").exists()  # in the database, not the folder
+    store.engine.dispose()
     short = runner.invoke(main, ["admin", "set-password"], input="short\n")
     assert short.exit_code == 1 and "at least 10 characters" in short.output
 
@@ -593,7 +599,7 @@ def test_an_edit_on_one_server_reaches_the_others_through_postgresql(tmp_path, c
             app = create_app(settings, instance_path=str(tmp_path / name / "instance"))
             servers.append((app, path))
         (one, one_path), (two, two_path) = servers
-        AuthStore(one.instance_path).set_password(PASSWORD)
+        one.extensions["desk"].auth.set_password(PASSWORD)
         author = one.test_client()
         sign_in(author)
         url_ = "/admin/edit/books[0]"
@@ -653,8 +659,8 @@ def test_the_desk_edits_every_key_the_catalog_declares(kind, model):
 def test_a_build_another_process_holds_is_not_started_twice(tmp_path):
     import fcntl
 
+    from storefront.desk.builds import LOCK_FILE, STATUS_FILE, read_status, start_build
     from storefront.urls import Urls
-    from storefront.views.desk.builds import LOCK_FILE, STATUS_FILE, read_status, start_build
 
     catalog = load_catalog(builtin_catalog_path())
     folder = tmp_path / "pieces"
@@ -704,8 +710,8 @@ def test_secret_key_from_the_setting_or_generated_once(tmp_path, monkeypatch):
     monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(tmp_path / "instance"))
     first, second = create_app(), create_app()
     assert len(first.config["SECRET_KEY"]) == 64
-    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]  # kept in the instance folder
-    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]  # kept in the database
+    assert not (tmp_path / "instance" / "secret_key").exists()
     monkeypatch.setenv("STOREFRONT_SECRET_KEY", "shared by every app server")
     monkeypatch.setenv("STOREFRONT_CATALOG_SYNC_INTERVAL", "2.5")
     app = create_app()
@@ -741,7 +747,8 @@ def test_over_https_a_post_from_another_site_is_refused(desk_app, catalog_file):
 def test_the_sync_thread_applies_a_newer_version_by_itself(tmp_path):
     import time
 
-    from storefront.desk.history import CatalogFiles, CatalogSync, digest, make_engine
+    from storefront.desk.history import CatalogFiles, CatalogSync, digest
+    from storefront.storage import make_engine  # the one engine (it replaced the desk's own)
 
     engine = make_engine(f"sqlite:///{tmp_path / 'shared.db'}")
     files = []
@@ -763,3 +770,23 @@ def test_the_sync_thread_applies_a_newer_version_by_itself(tmp_path):
         sync.stop()
         engine.dispose()
     assert two.path.read_bytes() == one.path.read_bytes()
+
+
+def test_an_instance_folder_password_and_secret_move_into_the_database(tmp_path, monkeypatch):
+    # What an older version kept in the instance folder: the author notices nothing.
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    old_key = "k" * 64
+    (instance / "secret_key").write_text(old_key)
+    from argon2 import PasswordHasher
+
+    (instance / "desk-auth.json").write_text(
+        json.dumps({"hash": PasswordHasher().hash(PASSWORD), "generation": 7})
+    )
+    monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(instance))
+    app = create_app()
+    assert app.config["SECRET_KEY"] == old_key
+    auth = app.extensions["desk"].auth
+    assert auth.verify(PASSWORD) and auth.generation() == 7
+    assert not (instance / "desk-auth.json").exists()
+    assert create_app().config["SECRET_KEY"] == old_key

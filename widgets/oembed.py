@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from storefront.catalog import Book, Catalog
+from storefront.catalog import shelf as cs
 from storefront.templating import render
 from storefront.urls import Urls
 
@@ -166,6 +167,12 @@ def card_size(
     return name, Size(width, height, max_w, max_h)
 
 
+def author_url(catalog: Catalog, book: Book, urls: Urls) -> str:
+    """The page of ``book``'s (first) author: oEmbed's ``author_url``, as the spec means it."""
+    who = cs.book_authors(catalog, book)
+    return urls.author(who[0].slug, absolute=True) if who else urls.book(book.slug, absolute=True)
+
+
 def build_oembed(
     catalog: Catalog,
     book: Book,
@@ -192,7 +199,7 @@ def build_oembed(
         "type": "rich",
         "title": title,
         "author_name": ", ".join(book.authors),
-        "author_url": urls.book(book.slug, absolute=True),
+        "author_url": author_url(catalog, book, urls),
         "provider_name": site.title,
         "provider_url": urls.index(absolute=True),
         "cache_age": CACHE_AGE,

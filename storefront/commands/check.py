@@ -37,7 +37,14 @@ def check(catalog_path: Path | None) -> None:
         f"{len(catalog.vendors)} vendor(s), {len(catalog.campaigns)} campaign(s), "
         f"{len(catalog.support)} support method(s)); version {catalog.version}"
     )
-    click.echo(reader_list_line())
+    line = reader_list_line()
+    click.echo(line)
+    if line.startswith("readers: the sign-up form is shown") and not catalog.site.postal_address:
+        click.echo(
+            "warning: site.postal_address: the reader list is on, but the catalog has no "
+            "postal address; US law (CAN-SPAM) asks for one at the foot of every announcement",
+            err=True,
+        )
 
 
 def reader_list_line() -> str:

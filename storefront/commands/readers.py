@@ -23,6 +23,7 @@ from ..readers.transfer import (
     write_export,
 )
 from ..storage import StorageError, database_url, make_engine, migrate
+from . import announce as announce_commands
 from . import catalog_option, open_catalog
 from .stats import click_settings
 
@@ -128,3 +129,8 @@ def forget(email: str) -> None:
         click.echo(f"{address}: erased; a one-way hash is kept so an import skips it.")
     else:
         click.echo(f"{address}: not on the list; its hash is kept so an import skips it.")
+
+
+# Announcements (storefront/commands/announce.py): `readers announce` and `readers send`.
+for command in (announce_commands.announce, announce_commands.send):
+    readers.add_command(command)

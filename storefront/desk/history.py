@@ -6,15 +6,19 @@ Every save (from the desk or a restore) goes through :meth:`CatalogFiles.save`:
    otherwise :class:`ChangedOnDisk` carries a diff of the hand edit and nothing is
    written;
 2. the new text must pass the catalog's own validator (``storefront check``);
-3. the previous and the new text are kept, by hash, under ``instance/desk/versions``
-   and the save is logged in ``instance/desk/history.jsonl``;
+3. the previous and the new text are kept, by hash, in the ``desk_versions`` table
+   and the save is recorded in ``desk_saves``, in the app's one database (the engine
+   of :mod:`storefront.storage`, tables made by its migrations), so every server
+   sharing the database shows the same history;
 4. the file is replaced atomically (temporary file in the same folder, fsync,
    ``os.replace``), keeping its permissions; the running site then picks it up
    as it does a hand edit (:class:`storefront.state.CatalogStore` watches it).
 
 With several app servers, the new text is also written to the ``desk_catalog_versions``
-table of the app's database; :class:`CatalogSync` on every server applies a newer
-version from there to its own copy of the file (see ``docs/desk.md``).
+table; :class:`CatalogSync` on every server applies a newer version from there to its
+own copy of the file (see ``docs/desk.md``). A history kept in the instance folder by
+an older version (``desk/history.jsonl``, ``desk/versions/``) is moved into the
+database the first time it is read.
 """
 
 from __future__ import annotations
@@ -38,13 +42,15 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
+    func,
     insert,
     select,
 )
 
 from ..catalog import Catalog, CatalogError, builtin_catalog_path, parse_catalog
 from ..files import write_atomic
+from ..storage import migrate
+from .catalogsync import CatalogSync  # noqa: F401  (where callers found it before)
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +64,34 @@ versions_table = Table(
     Column("summary", Text, nullable=False),
     Column("text", Text, nullable=False),
 )
+
+
+# The current shapes of the desk's tables (made by storefront.storage.schema's migrations).
+kept_table = Table(
+    "desk_versions",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+)
+saves_table = Table(
+    "desk_saves",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(32), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("before_sha", String(64), nullable=False),
+    Column("after_sha", String(64), nullable=False),
+)
+
+
+def insert_if_absent(engine_or_conn, table: Table, key: str, values: dict):
+    """An ``INSERT`` of ``values`` that does nothing when ``key`` is already there."""
+    name = engine_or_conn.dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
 
 
 def digest(text: str) -> str:
@@ -110,12 +144,12 @@ class Entry:
 
 
 class CatalogFiles:
-    """The catalog file, its history in the instance folder, and its versions in the database."""
+    """The catalog file, with its history and versions in the app's database."""
 
-    def __init__(self, catalog_path: Path, instance_path: str | os.PathLike, engine: Engine | None):
+    def __init__(self, catalog_path: Path, instance_path: str | os.PathLike, engine: Engine):
         self.path = Path(catalog_path).resolve()
         self.root = Path(instance_path) / "desk"
-        self.blobs = self.root / "versions"
+        self.blobs = self.root / "versions"  # an older version's history (moved on first use)
         self.log = self.root / "history.jsonl"
         self.engine = engine
         self._lock = threading.Lock()
@@ -133,35 +167,33 @@ class CatalogFiles:
     def keep(self, text: str) -> str:
         """Keep ``text`` by its hash (a form's starting point, a version); return the hash."""
         sha = digest(text)
-        blob = self.blobs / f"{sha}.toml"
-        if not blob.exists():
-            self.blobs.mkdir(parents=True, exist_ok=True)
-            write_atomic(blob, text.encode("utf-8"))
+        self._ensure_schema()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert_if_absent(conn, kept_table, "sha256", {"sha256": sha, "text": text})
+            )
         return sha
 
     def kept(self, sha: str) -> str | None:
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
             return None
-        try:
-            return (self.blobs / f"{sha}.toml").read_bytes().decode("utf-8")
-        except OSError:
-            return None
+        self._ensure_schema()
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(kept_table.c.text).where(kept_table.c.sha256 == sha)
+            ).scalar()
 
     def entries(self) -> list[Entry]:
-        try:
-            lines = self.log.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        out = []
-        for line in lines:
-            try:
-                out.append(Entry(**json.loads(line)))
-            except (ValueError, TypeError):
-                continue
-        return out
+        self._ensure_schema()
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(saves_table).order_by(saves_table.c.number)).all()
+        return [_entry(row) for row in rows]
 
     def entry(self, number: int) -> Entry | None:
-        return next((e for e in self.entries() if e.number == number), None)
+        self._ensure_schema()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(saves_table).where(saves_table.c.number == number)).first()
+        return None if row is None else _entry(row)
 
     # -- writing
 
@@ -191,21 +223,18 @@ class CatalogFiles:
             return self._write(current, text, summary)
 
     def _replace(self, current: str, text: str, summary: str) -> Entry:
-        """Keep both versions, replace the file atomically, and log the save."""
+        """Keep both versions, replace the file atomically, and record the save."""
         before, after = self.keep(current), self.keep(text)
-        entries = self.entries()
-        entry = Entry(
-            number=(entries[-1].number + 1) if entries else 1,
-            at=datetime.now(UTC).isoformat(timespec="seconds"),
-            summary=summary,
-            before=before,
-            after=after,
-        )
+        at = datetime.now(UTC).isoformat(timespec="seconds")
         write_atomic(self.path, text.encode("utf-8"))
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self.log.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry.__dict__) + "\n")
-        return entry
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(saves_table).values(
+                    at=at, summary=summary, before_sha=before, after_sha=after
+                )
+            )
+            number = result.inserted_primary_key[0]
+        return Entry(number=number, at=at, summary=summary, before=before, after=after)
 
     def _write(self, current: str, text: str, summary: str) -> Entry:
         entry = self._replace(current, text, summary)
@@ -225,14 +254,52 @@ class CatalogFiles:
     # -- several app servers
 
     def _ensure_schema(self) -> None:
-        if not self._schema_ready and self.engine is not None:
-            metadata.create_all(self.engine)
+        if not self._schema_ready:
+            migrate(self.engine)  # the one schema history (storefront.storage.schema)
             self._schema_ready = True
+            self._import_folder_history()
+
+    def _import_folder_history(self) -> None:
+        """Move a history an older version kept in the instance folder into the database."""
+        if not self.log.exists():
+            return
+        legacy = []
+        for line in self.log.read_text(encoding="utf-8").splitlines():
+            try:
+                legacy.append(Entry(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue
+        with self.engine.begin() as conn:
+            for blob in self.blobs.glob("*.toml") if self.blobs.is_dir() else []:
+                text = blob.read_bytes().decode("utf-8")
+                conn.execute(
+                    insert_if_absent(
+                        conn, kept_table, "sha256", {"sha256": blob.stem, "text": text}
+                    )
+                )
+            known = conn.execute(select(func.count()).select_from(saves_table)).scalar()
+            if not known:  # the first server to start with a database of its own
+                for e in legacy:
+                    conn.execute(
+                        insert(saves_table).values(
+                            number=e.number,
+                            at=e.at,
+                            summary=e.summary,
+                            before_sha=e.before,
+                            after_sha=e.after,
+                        )
+                    )
+                if legacy and conn.dialect.name == "postgresql":
+                    # Numbers given by hand do not move the sequence: move it past them.
+                    conn.exec_driver_sql(
+                        "SELECT setval(pg_get_serial_sequence('desk_saves', 'number'), "
+                        "(SELECT max(number) FROM desk_saves))"
+                    )
+        os.replace(self.log, self.log.with_name(self.log.name + ".imported"))
+        logger.info("desk history moved from %s into the database", self.log)
 
     def publish(self, text: str, summary: str) -> int | None:
         """Record ``text`` as the newest catalog version in the database."""
-        if self.engine is None:
-            return None
         try:
             self._ensure_schema()
             with self.engine.begin() as conn:
@@ -267,7 +334,7 @@ class CatalogFiles:
         Returns whether the file was rewritten. The text replaced is kept in the
         history first, so nothing is lost; an invalid version is refused (logged).
         """
-        if self.engine is None or self.read_only:
+        if self.read_only:
             return False
         self._ensure_schema()
         with self.engine.connect() as conn:
@@ -287,43 +354,21 @@ class CatalogFiles:
                 logger.error("catalog version %s from the database is invalid: %s", row.id, exc)
                 self._mark_synced(row.id)
                 return False
-            self._replace(current, row.text, f"from another server: {row.summary}")
+            if self.kept(digest(current)) is not None:
+                # The history is shared: the server that saved it recorded the save.
+                write_atomic(self.path, row.text.encode("utf-8"))
+            else:  # a hand edit on this server: keep it in the history before replacing it
+                self._replace(current, row.text, f"from another server: {row.summary}")
             self._mark_synced(row.id)
         logger.info("catalog version %s applied from the database", row.id)
         return True
 
 
-class CatalogSync:
-    """A daemon thread that calls :meth:`CatalogFiles.sync_once` every ``interval`` seconds."""
-
-    def __init__(self, files: CatalogFiles, interval: float):
-        self.files = files
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-
-    def start(self) -> None:
-        # Once per process: a forked worker starts its own.
-        if self._pid == os.getpid():
-            return
-        self._pid = os.getpid()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="catalog-sync", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.files.sync_once()
-            except Exception as exc:  # the database may be down: try again later
-                logger.warning("catalog sync: %s", exc)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None and self._pid == os.getpid():
-            self._thread.join(timeout)
-
-
-def make_engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True)
+def _entry(row) -> Entry:
+    return Entry(
+        number=row.number,
+        at=row.at,
+        summary=row.summary,
+        before=row.before_sha,
+        after=row.after_sha,
+    )

@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     func,
     insert,
     inspect,
@@ -99,6 +100,49 @@ def _signin_failures_table(conn: Connection) -> None:
     ).create(conn, checkfirst=True)
 
 
+def _v3_desk_tables(conn: Connection) -> None:
+    # The desk's state, shared by every server on the database (frozen shapes). The
+    # catalog versions table was created outside the migrations before: checkfirst.
+    shapes = MetaData()
+    tables = (
+        Table(
+            "desk_catalog_versions",
+            shapes,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("sha256", String(64), nullable=False),
+            Column("saved_at", DateTime(timezone=True), nullable=False),
+            Column("summary", Text, nullable=False),
+            Column("text", Text, nullable=False),
+        ),
+        # The password hash, the session generation, the session secret.
+        Table(
+            "desk_state",
+            shapes,
+            Column("name", String(64), primary_key=True),
+            Column("value", Text, nullable=False),
+        ),
+        # Every version of the catalog text the desk kept, by its sha256.
+        Table(
+            "desk_versions",
+            shapes,
+            Column("sha256", String(64), primary_key=True),
+            Column("text", Text, nullable=False),
+        ),
+        # The save history: what each save replaced and wrote, by hash.
+        Table(
+            "desk_saves",
+            shapes,
+            Column("number", Integer, primary_key=True, autoincrement=True),
+            Column("at", String(32), nullable=False),
+            Column("summary", Text, nullable=False),
+            Column("before_sha", String(64), nullable=False),
+            Column("after_sha", String(64), nullable=False),
+        ),
+    )
+    for table in tables:
+        table.create(conn, checkfirst=True)
+
+
 # Append only: version N is MIGRATIONS[N - 1]. Each runs once, in a transaction,
 # under a lock, so two workers starting together migrate once.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
@@ -106,6 +150,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("referrer host column, index by day", _v2_referrer_and_day_index),
     ("sign-in failures per client", _signin_failures_table),
     ("announcements, deliveries and the mail pace (the outbox)", create_outbox_tables),
+    ("the desk's state, history and catalog versions", _v3_desk_tables),
     ("the reader list: readers, consents, forgotten addresses, attempts", migrate_reader_tables),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

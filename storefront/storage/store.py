@@ -13,7 +13,7 @@ whichever process replays next.
 
 from __future__ import annotations
 
-import atexit
+import collections
 import contextlib
 import logging
 import os
@@ -24,13 +24,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..clicks import ClickEvent
-from ..spool import Batch, ClickLog, Spool
-from .engine import DEFAULT_TIMEOUT, StorageError, WriterLock, database_url, lock_path, make_engine
+from ..spool import ClickLog, Spool
+from .engine import DEFAULT_TIMEOUT, WriterLock, database_url, lock_path, make_engine
 from .guard import Breaker, DatabaseThread, SqliteFile
 from .schema import ClickInsert, clicks, insert_if_absent, migrate
+from .writer import ClickWriter, _short
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ DEFAULT_BUDGET = 0.05  # seconds a write may take before the database counts as 
 DEFAULT_FLUSH_DELAY = 0.1  # seconds at most between a click's 302 and its batch's commit
 DEFAULT_RETRY_AFTER = 0.5  # after a failure, spool without asking the database (doubling)
 DEFAULT_FILE_CHECK = 0.05  # seconds between checks that the SQLite file is still the one open
+RECENT = 1.0  # seconds of written clicks kept to write again if the SQLite file was removed
 DEFAULT_REPLAY_INTERVAL = 5.0  # seconds between replay attempts while clicks are spooled
-REPLAY_CHUNK = 500  # clicks per replay transaction
 
 
 _stores: weakref.WeakSet[ClickStore] = weakref.WeakSet()
@@ -50,13 +50,13 @@ def _after_fork() -> None:
     for store in list(_stores):
         store._conn = None
         store._conn_generation = -1
-        store._unchecked = []
+        store._recent = collections.deque()
 
 
 os.register_at_fork(after_in_child=_after_fork)
 
 
-class ClickStore:
+class ClickStore(ClickWriter):
     """The click database with its log and spool: ``record_click`` never fails, never waits long.
 
     A click is appended to this process's click log, then written into the database
@@ -108,7 +108,10 @@ class ClickStore:
         # The database thread's own connection, and the file generation it was opened in.
         self._conn = None
         self._conn_generation = -1
-        self._unchecked: list[ClickEvent] = []  # written since the file was last checked
+        # SQLite: the clicks written in the last RECENT seconds, and the file generation
+        # they went into: written again if that file turns out removed or replaced.
+        self._recent: collections.deque[tuple[float, list[ClickEvent]]] = collections.deque()
+        self._recent_generation = 0
         self._ready = False  # schema checked by this process
         # What the writer has settled, by the log's sequence numbers (waiters watch it).
         self._settled = threading.Condition()
@@ -167,110 +170,16 @@ class ClickStore:
         self.start_replayer()
         return False
 
-    # -- the writer
-
-    def _request_flush(self) -> None:
-        with self._settled:
-            if self._flush_queued:
-                return
-            self._flush_queued = True
-        self._thread.submit(self._flush)
-
-    def _flush(self) -> None:
-        """Commit what the click log holds in one transaction (on the database thread)."""
-        with self._settled:
-            self._flush_queued = False
-        batch = self.log.take()
-        if batch is None:
-            return
-        failures = self.breaker.failures
-        try:
-            if batch.events:
-                self._write(batch.events)
-        except Exception as exc:  # noqa: BLE001 - whatever the database says, keep the batch
-            if self.breaker.failures == failures:  # no waiter gave up on it already
-                self._trip(_short(exc))
-            self._settle(failed=batch.upto)
-            self.start_replayer()  # the batch file stays for it
-            return
-        self._stored_batch(batch, late=self.breaker.failures > failures)
-        self._settle(stored=batch.upto)  # after the breaker closed: a waiter sees it closed
-
-    def _stored_batch(self, batch: Batch, late: bool) -> None:
-        if late:
-            # Someone gave up waiting and opened the breaker meanwhile: the replayer
-            # decides when the database is back, and takes this batch (counted once).
-            self.start_replayer()
-            return
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(batch.path)
-        if self.breaker.success():
-            logger.warning("click database answers again; clicks are committed")
-
-    def _settle(self, stored: int = 0, failed: int = 0) -> None:
-        with self._settled:
-            self._stored = max(self._stored, stored)
-            self._failed = max(self._failed, failed)
-            self._settled.notify_all()
-
-    def _start_ticker(self) -> None:
-        with self._replayer_lock:
-            if self._ticker_pid == os.getpid() or self._closed:
-                return
-            self._ticker_pid = os.getpid()
-            threading.Thread(target=self._tick, name="storefront-click-ticker", daemon=True).start()
-            atexit.register(self._flush_at_exit)
-
-    def _tick(self) -> None:
-        """Hand the log to the database thread every ``flush_delay``; watch for others' clicks."""
-        pid = os.getpid()
-        next_look = 0.0
-        while not self._closed and self._ticker_pid == pid:
-            time.sleep(self.flush_delay)
-            now = time.monotonic()
-            if self.log.pending() and self._thread.busy_for() == 0 and self.breaker.allows(now):
-                self._request_flush()
-            if now >= next_look:
-                # Clicks of a process that died, or spooled by an older version.
-                next_look = now + min(self.replay_interval, 1.0)
-                if self._others_waiting():
-                    self.start_replayer()
-
-    def _others_waiting(self) -> bool:
-        own = self.log.path
-        try:
-            with os.scandir(self.spool.directory) as entries:
-                return any(
-                    e.name.endswith(".jsonl")
-                    and not e.name.startswith("rejected-")
-                    and (own is None or e.name != own.name)
-                    and e.stat().st_size > 0
-                    for e in entries
-                )
-        except OSError:
-            return False
-
-    def _flush_at_exit(self) -> None:
-        # A worker stopping gracefully stores its last clicks (else the next replay does).
-        if (
-            not self._closed
-            and self.log.pending()
-            and (self.wait or self._ticker_pid == os.getpid())
-        ):
-            with contextlib.suppress(Exception):
-                self._request_flush()
-                with self._settled:
-                    number = self.log.appended
-                    self._settled.wait_for(
-                        lambda: self._stored >= number or self._failed >= number, timeout=2.0
-                    )
-
     def _trip(self, reason: str) -> None:
         if self.breaker.failure(reason):
             logger.warning("click database unavailable, spooling clicks: %s", reason)
 
     def _write(self, events: list[ClickEvent]) -> None:
         """Commit clicks in one transaction (on the database thread only)."""
+        if self._recent and self._file.generation != self._recent_generation:
+            # The file was found moved elsewhere (a probe, a replay) after these went into
+            # the old one: they go into the file now at the path too.
+            events = [*self._recent_events(), *events]
         conn = self._connection()
         try:
             with self._writer:
@@ -288,14 +197,22 @@ class ClickStore:
             self._drop_connection()
             raise
         if self._file is not None:
-            self._unchecked.extend(events)
+            now = time.monotonic()
+            self._recent.append((now, events))
+            self._recent_generation = self._conn_generation
+            while self._recent and self._recent[0][0] < now - RECENT:
+                self._recent.popleft()
             if self._file.moved():
-                # Written into a file that is no longer the database: write them again.
-                lost, self._unchecked = self._unchecked, []
+                # Written into a file that is no longer the database (since the last check,
+                # or just before it was removed): write them again into the one at the path.
+                lost = self._recent_events()
                 self._recover_file()
                 self._write(lost)
-            elif self._file.checked:
-                self._unchecked.clear()
+
+    def _recent_events(self) -> list[ClickEvent]:
+        events = [event for _, batch in self._recent for event in batch]
+        self._recent.clear()
+        return events
 
     def _connection(self, schema: bool = True):
         if schema and not self._ready:
@@ -332,77 +249,13 @@ class ClickStore:
         self.engine.dispose()  # pooled connections have the old file open too
         self._ready = False
 
+    def _insert_replayed(self, conn, rows: list[dict]) -> None:
+        insert_if_absent(conn, rows)  # idempotent: a replay may repeat after a crash
+
     def ensure_schema(self) -> None:
         """Create or migrate the schema (once per process)."""
         migrate(self.engine)
         self._ready = True
-
-    # -- replay
-
-    def replay_spool(self) -> int:
-        """Move spooled clicks into the database; return how many were replayed.
-
-        Safe to run at any time, in several processes, and again after a crash:
-        each click is inserted only if its id is absent.
-        """
-        if not self._ready:
-            self.ensure_schema()
-
-        def sink(events: list[ClickEvent]) -> None:
-            for start in range(0, len(events), REPLAY_CHUNK):
-                with self.engine.begin() as conn:
-                    insert_if_absent(conn, [e.row() for e in events[start : start + REPLAY_CHUNK]])
-            if self._file is not None and self._file.moved(force=True):
-                # Keep the batch: the next replay writes it into the file now at the path.
-                self._recover_file(own_connection=False)
-                raise StorageError(f"the click database {self._file.path} was removed or replaced")
-
-        taken = self.log.take()  # this process's own log goes with the rest
-        replayed = self.spool.replay(sink)
-        if taken is not None and not taken.path.exists():
-            self._settle(stored=taken.upto)
-        if replayed:
-            logger.info("replayed %s spooled click(s) into the database", replayed)
-        if self.breaker.success():
-            logger.warning("click database answers again (replay); clicks are committed")
-        return replayed
-
-    def try_replay(self) -> int:
-        """Replay now if the database answers; log and return 0 if it does not."""
-        try:
-            return self.replay_spool()
-        except (SQLAlchemyError, OSError, StorageError) as exc:
-            logger.warning("click database still unavailable; %s", _short(exc))
-            self.breaker.failure(_short(exc))
-            return 0
-
-    def start_replayer(self) -> None:
-        if self._closed:
-            return
-        with self._replayer_lock:
-            if self._replayer is not None and self._replayer.is_alive():
-                return
-            self._replayer = threading.Thread(
-                target=self._replay_loop, name="storefront-click-replay", daemon=True
-            )
-            self._replayer.start()
-
-    def _replay_loop(self) -> None:
-        while not self._closed:
-            self._wake.wait(self.replay_interval)
-            self._wake.clear()
-            if self._closed:
-                return
-            self.try_replay()
-            with self._replayer_lock:
-                # Decided under the lock: a click spooled after this check starts a new thread.
-                if not self._others_waiting() and not (self.breaker.is_open and self.log.pending()):
-                    self._replayer = None
-                    return
-
-    def wake_replayer(self) -> None:
-        """Ask the background replayer (if running) to try now."""
-        self._wake.set()
 
     def close(self) -> None:
         """Store what this process's log holds, stop the threads, close the connections."""
@@ -501,8 +354,3 @@ def iter_rows(store: ClickStore, ids: Iterable[str]) -> list[dict]:
     with store.engine.connect() as conn:
         result = conn.execute(select(clicks).where(clicks.c.id.in_(list(ids))))
         return [dict(row._mapping) for row in result]
-
-
-def _short(exc: BaseException) -> str:
-    text_ = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text_[0] if text_ else ''}"

@@ -28,8 +28,8 @@ from widgets.card import (
 )
 from widgets.oembed import OEmbedError, answer_key, book_for_url, build_oembed, card_size
 
+from .. import templating
 from ..state import Rendered, make_rendered
-from ..templating import render as render_template
 from . import header_hook, send_rendered, storefront
 from .books import get_book
 from .shelf import shelf_oembed
@@ -56,7 +56,7 @@ def _card(slug: str, kind: str, render, csp: bool = False) -> Response:
         abort(400, str(exc))
     # Keyed on the parsed options, not the query string: junk parameters, their order
     # or spelling (``quote=01``) never cause a render or push a card out of the cache.
-    key = ("card", kind, catalog.version, book.slug, layout, theme, options)
+    key = ("card", kind, book.slug, layout, theme, options)
 
     def build() -> tuple[str, str]:
         view = build_card_view(catalog, book, at, sf.urls, layout, options)
@@ -92,7 +92,7 @@ def fragment(slug: str) -> Response:
 @cache
 def _widget_js(static_files: bool) -> Rendered:
     # Constant per process: valid in every price window.
-    source = render_template("embed/widget.js", static_files=static_files)
+    source = templating.render("embed/widget.js", static_files=static_files)
     return make_rendered(source, "text/javascript", (None, None))
 
 
@@ -134,7 +134,7 @@ def oembed() -> Response:
     except OEmbedError as exc:
         abort(exc.status, str(exc))
     # Keyed on what the answer depends on: equal requests share one entry, junk does not add.
-    key = ("oembed", catalog.version, *answer_key(book, layout, theme, size))
+    key = ("oembed", *answer_key(book, layout, theme, size))
 
     def build() -> tuple[str, str]:
         data = build_oembed(catalog, book, sf.urls, layout=layout, theme=theme, size=size)

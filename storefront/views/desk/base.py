@@ -40,10 +40,10 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
-from ...desk.auth import AuthStore, secret_key
-from ...desk.history import CatalogFiles, CatalogSync, make_engine
+from ...clickdb import EXTENSION as CLICKS
+from ...desk.auth import AuthStore
+from ...desk.history import CatalogFiles, CatalogSync
 from ...desk.throttle import Throttle
-from ...storage import database_url
 from ...templating import render, templates_dir
 from .. import storefront
 from ..private import never_cache, throttle_attempt
@@ -87,11 +87,12 @@ class Desk:
     """The desk's per-app state: the password store, the throttle and the catalog files."""
 
     def __init__(self, app: Flask):
-        self.auth = AuthStore(app.instance_path)
-        self.throttle = Throttle(lambda: app.extensions["clicks"].engine)
+        # The app's one engine (storefront.storage, with its settings and timeouts).
+        self.engine = app.extensions[CLICKS].engine
+        self.auth = AuthStore(app.instance_path, self.engine)
+        self.throttle = Throttle(lambda: app.extensions[CLICKS].engine)
         sf = app.extensions["storefront"]
-        url = database_url(app.config.get("DATABASE_URL"), app.instance_path)
-        self.engine = make_engine(url)
+        url = str(self.engine.url)
         self.files = CatalogFiles(sf.catalog.path, app.instance_path, self.engine)
         self.sync = None
         interval = float(app.config.get("CATALOG_SYNC_INTERVAL") or 0)
@@ -105,13 +106,15 @@ class Desk:
 def init_app(app: Flask) -> None:
     """Session, CSRF and the catalog files.
 
-    ``STOREFRONT_SECRET_KEY`` signs the session (generated once into the instance folder
-    when not configured); ``STOREFRONT_CATALOG_SYNC_INTERVAL`` is how often several
-    servers look for a newer catalog version in the database (docs/desk.md). Behind a TLS
-    proxy, ``STOREFRONT_PROXY_COUNT`` lets the app see https, so the cookie is ``Secure``.
+    ``STOREFRONT_SECRET_KEY`` signs the session (generated once into the database when
+    not configured, shared by every server on it); ``STOREFRONT_CATALOG_SYNC_INTERVAL``
+    is how often several servers look for a newer catalog version in the database
+    (docs/desk.md). Behind a TLS proxy, ``STOREFRONT_PROXY_COUNT`` lets the app see
+    https, so the cookie is ``Secure``.
     """
+    desk_ = Desk(app)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = secret_key(app.instance_path)
+        app.config["SECRET_KEY"] = desk_.auth.secret_key()
     if app.config.get("SESSION_COOKIE_NAME") in (None, "session"):
         app.config["SESSION_COOKIE_NAME"] = "storefront_desk"
     app.config["SESSION_COOKIE_PATH"] = "/admin"
@@ -121,7 +124,7 @@ def init_app(app: Flask) -> None:
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # bound by the session's own lifetime
     app.session_interface = DeskSessionInterface()
-    app.extensions["desk"] = Desk(app)
+    app.extensions["desk"] = desk_
 
 
 def desk() -> Desk:

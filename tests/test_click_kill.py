@@ -1,0 +1,98 @@
+"""A worker killed with ``kill -9`` every second: every click that got its 302 is counted once.
+
+The production server (gunicorn, 2 workers) on SQLite and on a real PostgreSQL takes
+5,000 reader clicks from 24 concurrent clients while a thread kills one of its workers
+with SIGKILL every second. Each request carries its own Referer host, which the click
+row keeps, so the rows can be matched to the requests one by one: every request
+answered with a 302 has exactly one row (its click was in the worker's click log
+before the answer, and the log of a killed worker is replayed by another process);
+a request cut off by a kill may have its row or not, never two.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from .clickdb import click_database
+from .test_click_load import BACKENDS, Load, reader, storefront_server, wait_for_readers
+
+pytestmark = pytest.mark.slow
+
+CLICKS = 5000
+EVERY = 1.0  # seconds between two kills
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request, tmp_path):
+    with click_database(request.param, tmp_path) as url:
+        yield request.param, url
+
+
+def referrer(n: int) -> str:
+    return f"r{n}.example.org"
+
+
+def rows_by_referrer(url: str) -> dict[str, int]:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(
+                text(
+                    "SELECT referrer_host, count(*) FROM clicks WHERE kind = 'reader' "
+                    "GROUP BY referrer_host"
+                )
+            )
+            return {host: n for host, n in result}
+    finally:
+        engine.dispose()
+
+
+def test_a_worker_killed_every_second_loses_and_doubles_no_answered_click(database, tmp_path):
+    backend, url = database
+    plan = []
+    for n in range(CLICKS):
+        shot = reader(n)
+        plan.append(replace(shot, headers={**shot.headers, "Referer": f"https://{referrer(n)}/"}))
+    killed: list[int] = []
+    with storefront_server(tmp_path, url) as server:
+        load = Load(server.base_url, plan)
+        done = threading.Event()
+
+        def killer() -> None:
+            while not done.wait(EVERY):
+                workers = server.workers()
+                if workers:
+                    pid = workers[len(killed) % len(workers)]
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        continue
+                    killed.append(pid)
+
+        thread = threading.Thread(target=killer, daemon=True)
+        thread.start()
+        try:
+            load.run()
+        finally:
+            done.set()
+            thread.join(timeout=10)
+        answered = [n for n, status in enumerate(load.statuses) if status == 302]
+        cut_off = [n for n, status in enumerate(load.statuses) if status is None]
+        assert len(answered) + len(cut_off) == CLICKS  # nothing but 302s and cut connections
+        assert len(killed) >= 3, "the load ended before three kills: not the test it claims"
+        wait_for_readers(url, len(answered), server, timeout=60)
+        found = rows_by_referrer(url)
+    print(f"\n{backend}: {len(killed)} kills, {len(answered)} answered, {len(cut_off)} cut off")
+    missing = [n for n in answered if found.get(referrer(n), 0) == 0]
+    doubled = {host: count for host, count in found.items() if count > 1}
+    assert missing == [], f"{len(missing)} answered clicks not stored"
+    assert doubled == {}
+    # Rows only for requests that were sent: answered, or cut off after the click was logged.
+    sent = {referrer(n) for n in answered + cut_off}
+    assert set(found) <= sent
