@@ -482,3 +482,20 @@ def test_each_app_server_runs_a_sender_thread_when_mail_is_configured(make_app, 
     )
     assert THREAD not in quiet.extensions
     assert THREAD not in make_app(TESTING=False).extensions  # no mail settings: no thread
+
+
+def test_stats_count_what_the_email_sold(mail_app, smtp_server):
+    from .test_go import BROWSER
+
+    add_readers(mail_app.extensions[OUTBOX].engine, ["reader@example.org"])
+    mailing = mail_app.extensions[MAILING]
+    mailing.start(announce(mail_app))
+    Sender(mailing).run_until_idle()
+    (mail,) = smtp_server.wait_for(1)
+    hrefs, _ = links_in(mail.message)
+    buy = next(h for h in hrefs if "/go/genesis/ebookit" in h)
+    parts = urlsplit(buy)
+    response = mail_app.test_client().get(f"{parts.path}?{parts.query}", headers=BROWSER)
+    assert response.status_code in (302, 303)
+    clicks = mail_app.extensions["clicks"]
+    assert clicks.count(placement="email", campaign=CAMPAIGN, offer="ebookit") == 1
