@@ -319,3 +319,11 @@ def test_check_warns_when_the_list_is_on_and_no_postal_address_is_set(
     env = {k: v for k, v in cli_env.items() if "SMTP" not in k}  # the list is off
     result = runner.invoke(main, ["check", "--catalog", str(without)], env=env)
     assert result.exit_code == 0 and "postal_address" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["send"], ["announce", "--book", "genesis"]])
+def test_an_unreachable_database_is_one_clear_line(runner, cli_env, command):
+    env = {**cli_env, "STOREFRONT_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}
+    result = runner.invoke(main, ["readers", *command], env=env)
+    assert result.exit_code == 1 and "the database is unavailable" in result.output
+    assert "Traceback" not in result.output

@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import Callable
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..pricing import utcnow
 from ..readers import suppress
@@ -50,6 +50,7 @@ MAX_BATCH = 200
 LEASE_MARGIN = 120.0  # seconds a lease outlives its batch's expected sending time
 TROUBLE = 3  # temporary failures in a row that make the sender pause
 SETUP_PAUSE = 60.0  # seconds to wait after the provider refused the login, TLS or sender
+BUSY_TRIES = 5  # claims refused in a row by a busy database before the error is raised
 SENT_TRIES = 5  # commits of "sent" tried before the sender gives up (and the lease decides)
 
 
@@ -78,6 +79,7 @@ class Sender:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self.pause_until = 0.0
+        self._busy = 0  # claims refused in a row by a busy database
 
     # -- one pass
 
@@ -98,13 +100,23 @@ class Sender:
         # the lease covers twice that, plus the margin for one slow answer.
         spacing = max(self.interval, self.per_message)
         size = max(1, min(MAX_BATCH, int(BATCH_SECONDS / spacing)))
-        batch = self.outbox.claim(
-            self.worker,
-            size,
-            rate=self.rate,
-            lease=2 * size * spacing + self.lease_margin,
-            still_subscribed=still_subscribed,
-        )
+        try:
+            batch = self.outbox.claim(
+                self.worker,
+                size,
+                rate=self.rate,
+                lease=2 * size * spacing + self.lease_margin,
+                still_subscribed=still_subscribed,
+            )
+        except OperationalError as exc:
+            # A lock or statement timeout while other senders claim: try again shortly;
+            # a database that stays away is the caller's to report.
+            self._busy += 1
+            if self._busy >= BUSY_TRIES:
+                raise
+            logger.info("mail: claim not possible now (%s); trying again", exc)
+            return 0, 0.5 * self._busy
+        self._busy = 0
         if not batch.deliveries:
             self.outbox.finish(self.mailing.clock())
             return 0, batch.wait
