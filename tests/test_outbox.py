@@ -499,3 +499,26 @@ def test_stats_count_what_the_email_sold(mail_app, smtp_server):
     assert response.status_code in (302, 303)
     clicks = mail_app.extensions["clicks"]
     assert clicks.count(placement="email", campaign=CAMPAIGN, offer="ebookit") == 1
+
+
+def test_a_refused_login_pauses_without_spending_a_readers_tries(make_app):
+    from tests.smtp import SmtpServer
+
+    server = SmtpServer(auth=("author", "right")).start()
+    try:
+        wrong = server.url.replace("author:right@", "author:wrong@")
+        app = make_app(SMTP_URL=wrong, MAIL_FROM=SENDER)
+        engine = app.extensions[OUTBOX].engine
+        add_readers(engine, ["reader@example.org"])
+        mailing = app.extensions[MAILING]
+        announcement_id = announce(app)
+        mailing.start(announcement_id)
+        sender = Sender(mailing)
+        sender.run_once()
+        assert sender.pause_until > time.time() + 30
+        with engine.connect() as conn:
+            row = conn.execute(select(deliveries)).one()
+        assert (row.status, row.attempts, row.claimed_until) == ("pending", 0, None)
+        assert server.messages == [] and server.logins == []
+    finally:
+        server.stop()
