@@ -183,3 +183,7 @@ def send(loop, catalog_path) -> None:
             f"the database is unavailable ({_first_line(exc)}); {total} message(s) handled"
         ) from None
     click.echo(f"{total} message(s) handled")
+    if sender.trouble:
+        raise click.ClickException(
+            f"sending paused: {sender.trouble}; what is left waits in the outbox"
+        )

@@ -80,6 +80,7 @@ class Sender:
         self._pid = 0
         self.pause_until = 0.0
         self._busy = 0  # claims refused in a row by a busy database
+        self.trouble = ""  # why the sender paused, if it did
 
     # -- one pass
 
@@ -127,6 +128,7 @@ class Sender:
     def run_until_idle(self, limit: float | None = None) -> int:
         """Send until nothing is due (for cron); return how many messages were handled."""
         total = 0
+        self.trouble = ""
         deadline = None if limit is None else time.monotonic() + limit
         while not self._stop.is_set():
             handled, wait = self.run_once()
@@ -134,8 +136,8 @@ class Sender:
             if deadline is not None and time.monotonic() >= deadline:
                 break
             if not handled:
-                if wait <= 0:
-                    break
+                if wait <= 0 or time.time() < self.pause_until:
+                    break  # nothing due, or the provider refuses us: the next run tries again
                 time.sleep(min(wait, 1.0))
         return total
 
@@ -158,8 +160,10 @@ class Sender:
                 began = time.monotonic()
                 try:
                     ok = self._deliver(transport, delivery)
-                except MailSetupError:
+                except MailSetupError as exc:
+                    handled -= 1  # given back untried
                     self.pause_until = time.time() + SETUP_PAUSE
+                    self.trouble = str(exc)
                     break
                 self.per_message = 0.8 * self.per_message + 0.2 * (time.monotonic() - began)
                 if ok:
@@ -169,6 +173,7 @@ class Sender:
                 if trouble >= TROUBLE:
                     # The provider is struggling (or gone): give the rest back, pause.
                     self.pause_until = time.time() + min(300.0, 5.0 * 2**trouble)
+                    self.trouble = f"{trouble} temporary failures in a row"
                     logger.warning("mail: %s temporary failures in a row; pausing", trouble)
                     break
         self.outbox.release((d.id for d in remaining), self.worker)
