@@ -8,6 +8,7 @@ public base URL is applied in one place.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -29,13 +30,32 @@ PLACEMENTS = (
     "sheet",
     "press",
     "read",
+    "signup",
     "other",
 )
-LAYOUTS = ("card", "banner", "compact", "support")
+LAYOUTS = ("card", "banner", "compact", "support", "signup")
 THEMES = ("light", "dark", "auto")
 FLYER_SIZES = ("letter", "a4")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True)
+class SignupForm:
+    """The reader list's sign-up form, as every page and card renders it.
+
+    ``action`` is where it posts (the app, also from a static export); ``token()`` a
+    fresh signed token of the instant the form was made (the minimum fill time);
+    ``text`` and ``version`` the consent text the reader agrees to.
+    """
+
+    action: str
+    token: Callable[[], str]
+    text: str
+    version: str
+    #: Only a link to the app's sign-up page (a static export: the app signs its own
+    #: fill-time tokens, so a form in a file could never carry a valid one).
+    link_only: bool = False
 
 
 class Urls:
@@ -48,6 +68,9 @@ class Urls:
     #: Whether the URLs name the files of a static export rather than app routes
     #: (``widget.js`` then asks for one fragment file per layout and theme).
     static_files = False
+    #: The sign-up form, or ``None`` when there is no reader list (no mail settings,
+    #: or a static export with no app to post to): then no form or link is shown.
+    signup: SignupForm | None = None
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL):
         self.base_url = base_url.rstrip("/")
@@ -277,6 +300,31 @@ class Urls:
 
     def favicon(self, *, absolute: bool = False) -> str:
         return self._maybe_absolute("/favicon.ico", absolute)
+
+    # -- the reader list (always the app's routes: a static export posts to the app)
+
+    def reader_subscribe(
+        self, *, book: str | None = None, src: str | None = None, absolute: bool = True
+    ) -> str:
+        """``/readers/subscribe``: the sign-up page (GET), where every form posts (POST).
+
+        Links to it leave the app's routes alone even in a static export (the form
+        needs the app); ``signup.action`` is the form's own target.
+        """
+        path = self._path("readers", "subscribe", query={"book": book, "src": src})
+        if self.signup is not None and self.signup.action.endswith("/readers/subscribe"):
+            return self.signup.action[: -len("/readers/subscribe")] + path
+        return self.absolute(path) if absolute else path
+
+    def reader_confirm(self, token: str, *, absolute: bool = True) -> str:
+        """The link in the confirmation e-mail: a page whose button confirms."""
+        path = self._path("readers", "confirm", token)
+        return self.absolute(path) if absolute else path
+
+    def reader_unsubscribe(self, token: str, *, absolute: bool = True) -> str:
+        """A reader's unsubscribe URL (the body's link and ``List-Unsubscribe``)."""
+        path = self._path("readers", "unsubscribe", token)
+        return self.absolute(path) if absolute else path
 
 
 # --------------------------------------------------------------------------- proofs

@@ -111,3 +111,17 @@ def test_the_flyer_route_is_a_proof_only_without_a_public_address(make_app):
     assert "PROOF" not in pdf_text(public)
     local = make_app(BASE_URL=None).test_client().get("/books/genesis/flyer.pdf").data
     assert MARK in pdf_text(local)
+
+
+@pytest.mark.parametrize(("base", "marked"), [("http://127.0.0.1:8000", True), (BASE, False)])
+def test_the_press_sheet_follows_the_same_rule(base, marked):
+    from storefront.catalog import builtin_catalog_path, load_catalog
+    from storefront.pricing import utcnow
+    from storefront.urls import Urls
+    from widgets.press.kit import build_press_kit
+    from widgets.print.press import build_press_sheet
+
+    catalog = load_catalog(builtin_catalog_path())
+    kit = build_press_kit(catalog, utcnow(), Urls(base), "genesis")
+    texts = page_texts(build_press_sheet(kit, "genesis"))
+    assert texts and all((MARK in text) is marked for text in texts)

@@ -29,7 +29,7 @@ from .cover import COVER_HEIGHT, COVER_WIDTH
 OEMBED_VERSION = "1.0"
 CACHE_AGE = 86400  # the html holds no price (the iframe does): a day is safe
 # Preferred width per layout.
-WIDTHS = {"card": 480, "banner": 720, "compact": 300, "support": 420}
+WIDTHS = {"card": 480, "banner": 720, "compact": 300, "support": 420, "signup": 420}
 # The height each layout needs from a width up: measured in Chromium with the built-in
 # catalog on its tallest day (a sale line, or the fund-raiser's message), rounded up.
 # A card with more text sends its real height (widget.js, wp-embed.js resize the frame).
@@ -47,6 +47,7 @@ HEIGHTS: dict[str, tuple[tuple[int, int], ...]] = {
     ),
     "compact": ((280, 410), (300, 390), (360, 370), (480, 350)),
     "banner": ((280, 270), (300, 230), (420, 190), (500, 150)),
+    "signup": ((280, 560), (300, 540), (360, 500), (420, 470), (500, 440)),
     "support": (
         (280, 750),
         (300, 730),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, abort, request
 
@@ -121,9 +122,12 @@ def oembed() -> Response:
         return shelf  # the shelf, an author's or a series page: the shelf card
     if book is None:
         abort(404, f"'{url}' is not a book page of {sf.urls.base_url}")
-    asked = args.get("layout") or None
+    # A card's own URL (/embed/<book>?layout=signup) pasted into a blog embeds that card.
+    pasted = parse_qs(urlsplit(url).query)
+    asked = args.get("layout") or pasted.get("layout", [None])[0] or None
+    theme_asked = args.get("theme") or pasted.get("theme", [None])[0]
     try:
-        layout, theme, _ = parse_card(catalog, book, layout=asked, theme=args.get("theme"))
+        layout, theme, _ = parse_card(catalog, book, layout=asked, theme=theme_asked)
         layout, size = card_size(asked and layout, args.get("maxwidth"), args.get("maxheight"))
     except CardOptionError as exc:
         abort(400, str(exc))

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from storefront.catalog import Author, Catalog
 from storefront.catalog.model import PHOTO_TYPES
 from storefront.templating import render
+from storefront.urls import print_proof
 
 from ..cover import book_cover, line_direction
 from ..cover_raster import PRESS_SIZE, RASTER_MEDIA_TYPE, raster_cover
@@ -72,6 +73,7 @@ def press_sheet_html(kit: PressKit, entry: PressBook, piece: Piece) -> tuple[str
         "qr_url": link,
         "short_url": parts.netloc + parts.path + (f"?{parts.query}" if parts.query else ""),
         "press_url": kit.urls.press(entry.slug, absolute=True),
+        "proof": print_proof(kit.urls.base_url),  # the flyer shell marks every page PROOF
     }
     html = render(piece.template, g=piece.geometry, **context)
     css = render(piece.stylesheet, g=piece.geometry, piece=piece, fonts=fonts)

@@ -72,3 +72,28 @@
 
   if (box.getAttribute("data-state") === "running") { poll(); }
 })();
+
+// An announcement's send: its progress, polled while it is being sent.
+(function () {
+  "use strict";
+  var box = document.getElementById("send");
+  if (!box || box.getAttribute("data-state") !== "sending") return;
+  var bar = document.getElementById("send-progress");
+  var state = document.getElementById("send-state");
+  var url = box.getAttribute("data-status-url");
+
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (s) {
+        bar.max = s.total || 1;
+        bar.value = s.done;
+        bar.textContent = s.done + " of " + s.total;
+        state.textContent = s.sent + " sent, " + s.pending + " waiting, " + s.failed +
+          " failed, " + s.suppressed + " refused for good, " + s.skipped +
+          " unsubscribed since (of " + s.total + ").";
+        if (s.status === "sending") { setTimeout(poll, 1000); } else { window.location.reload(); }
+      });
+  }
+  setTimeout(poll, 1000);
+})();
