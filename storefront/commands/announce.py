@@ -22,7 +22,7 @@ from . import catalog_option, open_catalog
 def _context(catalog_path: Path | None):
     """``(mailing or None, outbox, catalog, urls, settings)`` as ``create_app`` would make them."""
     from ..app import DEFAULTS
-    from ..desk.auth import secret_key
+    from ..desk.auth import AuthStore
     from ..mail.outbox import Outbox
     from ..mail.sender import Mailing
     from ..mail.settings import mail_settings
@@ -51,7 +51,8 @@ def _context(catalog_path: Path | None):
             settings=mail,
             catalog=lambda: catalog,
             urls=urls,
-            secret_key=settings["SECRET_KEY"] or secret_key(instance),
+            # The key the app servers sign with: shared through the database.
+            secret_key=settings["SECRET_KEY"] or AuthStore(instance, engine=engine).secret_key(),
             clock=utcnow,
         )
     return mailing, outbox, catalog, urls, settings

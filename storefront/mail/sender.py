@@ -22,20 +22,17 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from email.message import EmailMessage
 
-from ..catalog import Catalog
+from sqlalchemy.exc import SQLAlchemyError
+
 from ..pricing import utcnow
-from ..readers import recipients, suppress, unsubscribe_token
-from ..urls import Urls
+from ..readers import suppress
 from .audience import still_subscribed
-from .message import ListHeaders, compose
+from .mailing import Mailing
 from .outbox import Batch, Delivery, Outbox, message_id
-from .render import RenderedMail, render_announcement
 from .settings import MailSettings, mail_settings
 from .transport import (
+    MailSetupError,
     PermanentMailError,
     SmtpTransport,
     TemporaryMailError,
@@ -52,113 +49,8 @@ BATCH_SECONDS = 5.0  # a batch holds about this many seconds of sending at the r
 MAX_BATCH = 200
 LEASE_MARGIN = 120.0  # seconds a lease outlives its batch's expected sending time
 TROUBLE = 3  # temporary failures in a row that make the sender pause
-
-
-@dataclass
-class Mailing:
-    """What sending needs, however the process was started (app server or command)."""
-
-    outbox: Outbox
-    settings: MailSettings
-    catalog: Callable[[], Catalog]  # the live catalog
-    urls: Urls
-    secret_key: str
-    clock: Callable[[], datetime]
-
-    @property
-    def domain(self) -> str:
-        return self.settings.sender_domain or "localhost"
-
-    def render(self, announcement: dict) -> RenderedMail:
-        """The announcement as it will arrive, from the catalog as it is now."""
-        return render_announcement(
-            announcement["markdown"],
-            announcement["subject"],
-            catalog=self.catalog(),
-            urls=self.urls,
-            campaign=announcement["campaign"],
-        )
-
-    def start(self, announcement_id: int) -> int | None:
-        """Start sending now: render, then snapshot it and its recipients (see Outbox.start)."""
-        announcement = self.outbox.get(announcement_id)
-        if announcement is None or announcement["status"] not in ("draft", "scheduled"):
-            return None
-        rendered = self.render(announcement)
-        topic = announcement["topic"]
-        books = announcement["books"].split()
-
-        def who(conn):
-            # A reader who chose one book hears only of that book; each reader once.
-            for book in books or [None]:
-                for r in recipients(conn, topic=topic, book=book):
-                    yield r.id, r.email
-
-        started = self.outbox.start(
-            announcement_id,
-            html=rendered.html,
-            text=rendered.text,
-            subject=rendered.subject,
-            recipients=who,
-            now=self.clock(),
-        )
-        if started is not None:
-            logger.info("announcement %s: sending to %s reader(s)", announcement_id, started)
-        return started
-
-    def unsubscribe_url(self, reader_id: int) -> str:
-        token = unsubscribe_token(self.secret_key, reader_id)
-        return self.urls.reader_unsubscribe(token, absolute=True)
-
-    def message(
-        self,
-        *,
-        to: str,
-        reader_id: int | None,
-        snapshot: dict,
-        msgid: str,
-        subject_prefix: str = "",
-    ) -> EmailMessage:
-        """The e-mail for one reader (or for the author's test: ``reader_id`` None)."""
-        rendered = RenderedMail(snapshot["subject"], snapshot["html"], snapshot["text"], (), (), ())
-        if reader_id is None:
-            link = self.urls.index(absolute=True)  # a test: no reader to unsubscribe
-        else:
-            link = self.unsubscribe_url(reader_id)
-        text, html = rendered.personal(link)
-        headers = ListHeaders(
-            list_id=f"{self.catalog().site.title} <readers.{self.domain}>",
-            unsubscribe_https=link,
-            unsubscribe_mailto=f"mailto:{self.settings.sender_address}?subject=unsubscribe",
-        )
-        msg = compose(
-            subject=subject_prefix + snapshot["subject"],
-            sender=self.settings.sender,
-            to=to,
-            text=text,
-            html=html,
-            list_headers=headers if reader_id is not None else None,
-        )
-        del msg["Message-ID"]
-        msg["Message-ID"] = msgid
-        return msg
-
-    def send_test(self, announcement_id: int, to: str) -> str:
-        """Send the author one copy as it will arrive (subject marked ``[Test]``); its id."""
-        announcement = self.outbox.get(announcement_id)
-        if announcement is None:
-            raise LookupError(f"no announcement {announcement_id}")
-        rendered = self.render(announcement)
-        snapshot = {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
-        msgid = message_id(
-            f"test{announcement['token']}{int(time.time())}", announcement_id, self.domain
-        )
-        msg = self.message(
-            to=to, reader_id=None, snapshot=snapshot, msgid=msgid, subject_prefix="[Test] "
-        )
-        with SmtpTransport(self.settings) as transport:
-            transport.send(msg)
-        return msgid
+SETUP_PAUSE = 60.0  # seconds to wait after the provider refused the login, TLS or sender
+SENT_TRIES = 5  # commits of "sent" tried before the sender gives up (and the lease decides)
 
 
 class Sender:
@@ -252,7 +144,11 @@ class Sender:
                 remaining.pop(0)
                 handled += 1
                 began = time.monotonic()
-                ok = self._deliver(transport, delivery)
+                try:
+                    ok = self._deliver(transport, delivery)
+                except MailSetupError:
+                    self.pause_until = time.time() + SETUP_PAUSE
+                    break
                 self.per_message = 0.8 * self.per_message + 0.2 * (time.monotonic() - began)
                 if ok:
                     trouble = 0
@@ -276,6 +172,11 @@ class Sender:
                 to=delivery.email, reader_id=delivery.reader_id, snapshot=snapshot, msgid=msgid
             )
             transport.send(msg)
+        except MailSetupError as exc:
+            # The login, TLS or sender is wrong: the author's to fix, never the reader's.
+            self.outbox.release([delivery.id], self.worker)
+            logger.error("mail: cannot send (%s); pausing until it is fixed", exc)
+            raise
         except UnsupportedAddressError as exc:
             # The address may be fine; this server cannot take it: not the reader's fault.
             self.outbox.refused(delivery, self.worker, str(exc), now(), suppress=None)
@@ -290,8 +191,23 @@ class Sender:
         except ValueError as exc:  # an address or header the message cannot carry
             self.outbox.refused(delivery, self.worker, f"cannot compose: {exc}", now(), None)
             return True
-        self.outbox.sent(delivery, self.worker, msgid, now())
+        self._record_sent(delivery, msgid)
         return True
+
+    def _record_sent(self, delivery: Delivery, msgid: str) -> None:
+        """Commit "sent" now; if the database hiccups, try again for a few seconds.
+
+        Until this commits, a crash means the message goes again (with the same
+        Message-ID) when the lease runs out: keep the window as short as the database lets.
+        """
+        for attempt in range(SENT_TRIES):
+            try:
+                self.outbox.sent(delivery, self.worker, msgid, self.mailing.clock())
+                return
+            except SQLAlchemyError:
+                if attempt == SENT_TRIES - 1:
+                    raise
+                time.sleep(0.2 * 2**attempt)
 
     def _snapshot(self, announcement_id: int) -> dict:
         snapshot = self._snapshots.get(announcement_id)
