@@ -112,6 +112,7 @@ class ClickStore(ClickWriter):
         # they went into: written again if that file turns out removed or replaced.
         self._recent: collections.deque[tuple[float, list[ClickEvent]]] = collections.deque()
         self._recent_generation = 0
+        self._recent_for = RECENT
         self._ready = False  # schema checked by this process
         # What the writer has settled, by the log's sequence numbers (waiters watch it).
         self._settled = threading.Condition()
