@@ -93,13 +93,27 @@ def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
 
 def _desk_password_line(instance: Path) -> str:
     """Whether the desk can be signed in to, and where its password is read from."""
-    from ..desk.auth import AuthStore
+    from sqlalchemy.exc import SQLAlchemyError
 
-    if AuthStore(instance).has_password():
-        return f"The desk (/admin/) has a password (kept in the instance folder {instance})."
+    from ..desk.auth import AuthStore
+    from ..storage import StorageError
+    from .stats import click_settings
+
+    url, _ = click_settings()
+    store = AuthStore(instance, url=url)  # the database every server reads it from
+    try:
+        known = store.has_password()
+    except (SQLAlchemyError, StorageError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return f"The desk's password could not be looked up in {store.where} now: {first}"
+    finally:
+        store.engine.dispose()  # before the fork: each worker opens its own connections
+    if known:
+        return f"The desk (/admin/) has a password (kept in the database {store.where})."
     return (
         "The desk (/admin/) has no password yet: run `storefront admin set-password` with "
-        f"the same instance folder ({instance}; STOREFRONT_INSTANCE_PATH sets it)."
+        f"the same database and instance folder ({store.where}; STOREFRONT_DATABASE_URL and "
+        "STOREFRONT_INSTANCE_PATH set them)."
     )
 
 
