@@ -59,7 +59,7 @@ class ClickWriter:
         self._settle(stored=batch.upto)  # after the breaker closed: a waiter sees it closed
 
     def _check_file(self) -> None:
-        """SQLite: write the last second's clicks again if their file was removed or replaced."""
+        """SQLite: write the recent clicks again if their file was removed or replaced."""
         if self._file is None or not self._recent:
             return
         while self._recent and self._recent[0][0] < time.monotonic() - self._recent_for:
