@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import clickdb
 from .fastpath import FastPath
+from .mail import sender
 from .settings import (
     SettingsError,
     coerce_settings,
@@ -18,7 +19,6 @@ from .settings import (
     read_environ,
 )
 from .state import CatalogStore, Storefront, make_clock, parse_now
-from .templating import templates_dir
 from .urls import DEFAULT_BASE_URL
 from .views import header_hook
 
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 # and may have `init_app(app)` for teardown handlers or extra set-up.
 VIEW_MODULES = (
     *("errors", "books", "sample", "audio", "embed", "go", "admin", "flyer", "desk"),
-    *("shelf", "feeds", "press", "read"),
+    *("shelf", "feeds", "press", "read", "readers"),
 )
 
 
@@ -49,6 +49,10 @@ DEFAULTS = {
     "PROXY_COUNT": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted
     "SECRET_KEY": None,  # signs the desk's session; None: generated into the instance folder
     "CATALOG_SYNC_INTERVAL": 5.0,  # seconds between checks for a newer catalog in the database
+    "SMTP_URL": None,  # the reader list's mail provider: smtp:// (STARTTLS) or smtps:// (TLS)
+    "MAIL_FROM": None,  # the sender of mail to readers; unset: no sign-up form
+    "MAIL_RATE": 10.0,  # messages per second the provider accepts
+    "MAIL_SEND_INTERVAL": 5.0,  # seconds between each server's looks at the outbox; 0: none
 }
 # Not settings: set by tests (CLOCK: a callable returning an aware datetime) or fixed.
 INTERNAL = {"CLOCK": None, "MAX_CONTENT_LENGTH": 64 * 1024}
@@ -68,7 +72,6 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         __name__,
         instance_relative_config=True,
         instance_path=str(folder),
-        template_folder=str(templates_dir()),
     )
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(INTERNAL)
@@ -100,6 +103,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.register_blueprint(module.bp)
         if hasattr(module, "init_app"):
             module.init_app(app)
+    # After the views: the unsubscribe links are signed with the desk's SECRET_KEY.
+    sender.init_app(app)
     # Repeat GETs of cached pages and cards, and plain clicks, are answered before
     # Flask runs, routed by app.url_map (storefront/fastpath.py). Installed last and
     # innermost: middleware that rewrites the environ (ProxyFix) must wrap it.

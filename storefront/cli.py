@@ -23,6 +23,7 @@ LAZY_COMMANDS = {
     "admin": "storefront.commands.admin:admin",
     "backlist": "storefront.commands.backlist:backlist",
     "presskit": "storefront.commands.presskit:presskit",
+    "readers": "storefront.commands.readers:readers",
 }
 
 

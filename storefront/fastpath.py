@@ -38,8 +38,6 @@ hold. Anything else goes to Flask.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -50,6 +48,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 from werkzeug.wsgi import get_path_info
 
+from .lru import LRU
 from .state import Rendered
 from .views import REPLAY_MARK, HeaderHook, cache_control, etag_matches, rendered_response
 from .views import books as books_views
@@ -218,7 +217,7 @@ class _Replay:
     extra: tuple[tuple[str, str], ...]  # the view's own headers (a CSP)
     # (status, Cache-Control, hooks) -> the answer rendered_response and the hooks built:
     # the same headers every time until Cache-Control nears a price boundary.
-    answers: dict[tuple, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
+    answers: LRU[tuple[str, list[tuple[str, str]]]] = field(default_factory=lambda: LRU(16))
 
 
 class FastPath:
@@ -228,14 +227,23 @@ class FastPath:
         self.app = app
         self.wsgi_app = app.wsgi_app  # Flask itself: everything else goes there
         self.routes = ROUTES if routes is None else routes
-        self.size = size
-        self._replays: OrderedDict[tuple, _Replay] = OrderedDict()  # an LRU of rendered answers
-        self._lock = threading.Lock()
+        self._replays: LRU[_Replay] = LRU(size)  # rendered answers
         # Flask's map bound to a host, script root and scheme (bind_to_environ), per such
-        # triple: binding costs as much as matching, and a site has one or two of them.
-        self._adapters: dict[tuple, MapAdapter] = {}
-        self._matches: dict[tuple, tuple[str, dict]] = {}  # (where, path, method) -> match
-        self._redirects: dict[tuple, tuple[str, list[tuple[str, str]]]] = {}
+        # triple: binding costs as much as matching, and a site has one or two of them
+        # (a flood of Host headers only churns this).
+        self._adapters: LRU[MapAdapter] = LRU(64)
+        self._matches: LRU[tuple[str, dict]] = LRU(4096)  # (where, path, method) -> match
+        # (target, hooks) -> the redirect's status and headers, per catalog URL and country.
+        self._redirects: LRU[tuple[str, list[tuple[str, str]]]] = LRU(4096)
+
+    @property
+    def size(self) -> int:
+        """How many rendered answers are kept."""
+        return self._replays.size
+
+    @size.setter
+    def size(self, value: int) -> None:
+        self._replays.size = value
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
@@ -270,20 +278,15 @@ class FastPath:
         """Flask's map, bound as Flask binds it, matched against the request's path."""
         adapter = self._adapters.get(where)
         if adapter is None:
-            if len(self._adapters) >= 64:
-                self._adapters.clear()  # a flood of Host headers
             # No SERVER_NAME, no host or subdomain matching: refusal() sends those to Flask.
             url_map = self.app.url_map
-            adapter = self._adapters[where] = url_map.bind_to_environ(
-                environ, subdomain=url_map.default_subdomain or ""
+            adapter = self._adapters.put(
+                where, url_map.bind_to_environ(environ, subdomain=url_map.default_subdomain or "")
             )
         matched = adapter.match(get_path_info(environ), method)
         # The map's answers are kept (bounded): Flask refuses new rules once it has
         # answered a request, so an answer cannot go stale.
-        if len(self._matches) >= 4096:
-            self._matches.clear()
-        self._matches[(where, environ.get("PATH_INFO"), method)] = matched
-        return matched
+        return self._matches.put((where, environ.get("PATH_INFO"), method), matched)
 
     # -- answers
 
@@ -305,10 +308,8 @@ class FastPath:
         key = (target, hooks)
         answer = self._redirects.get(key)
         if answer is None:
-            if len(self._redirects) >= 4096:
-                self._redirects.clear()  # a new catalog version, or many countries
             response = go_views.click_redirect(target)
-            answer = self._redirects[key] = wsgi_answer(response, endpoint, hooks, environ)
+            answer = self._redirects.put(key, wsgi_answer(response, endpoint, hooks, environ))
         start_response(answer[0], list(answer[1]))  # a copy: a server may extend it
         return []
 
@@ -329,20 +330,15 @@ class FastPath:
             at = sf.now()
             rendered = entry.rendered
             if sf.catalog.version == entry.version and rendered.is_valid(at):
-                with self._lock:
-                    if key in self._replays:
-                        self._replays.move_to_end(key)
                 if_none_match = environ.get("HTTP_IF_NONE_MATCH")
                 status = 304 if etag_matches(if_none_match, rendered.etag) else 200
                 how = (status, cache_control(rendered, at, **entry.cache), hooks)
                 answer = entry.answers.get(how)
                 if answer is None:
-                    if len(entry.answers) >= 16:
-                        entry.answers.clear()
                     response = rendered_response(
                         rendered, at, if_none_match, entry.cache, entry.extra
                     )
-                    answer = entry.answers[how] = wsgi_answer(response, endpoint, hooks, environ)
+                    answer = entry.answers.put(how, wsgi_answer(response, endpoint, hooks, environ))
                 start_response(answer[0], list(answer[1]))  # a copy: a server may extend it
                 return [rendered.body] if status == 200 else []
         return self._learn(key, environ, start_response)
@@ -373,9 +369,5 @@ class FastPath:
         ):
             return body
         rendered, cache, extra = mark
-        with self._lock:
-            self._replays[key] = _Replay(version, rendered, cache, extra)
-            self._replays.move_to_end(key)
-            while len(self._replays) > self.size:
-                self._replays.popitem(last=False)
+        self._replays.put(key, _Replay(version, rendered, cache, extra))
         return body

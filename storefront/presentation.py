@@ -28,12 +28,14 @@ from .catalog import (
 from .credits import Credits, book_credits
 from .pricing import (
     Price,
+    SaleSummary,
     book_campaigns,
     book_prices,
     format_day,
     format_money,
     last_moment,
     price_window,
+    sale_summary,
 )
 from .urls import Urls
 
@@ -98,11 +100,20 @@ class FormatView:
 
     @property
     def best(self) -> OfferView | None:
-        """The lowest current price in this format (preferred vendor on a tie)."""
-        priced = [o for o in self.offers if o.price.amount is not None]
-        if not priced:
-            return None
-        return min(priced, key=lambda o: (o.price.amount, not o.offer.preferred))
+        """The format's headline price: the first of :attr:`bests` (the preferred's currency)."""
+        return next(iter(self.bests), None)
+
+    @property
+    def bests(self) -> tuple[OfferView, ...]:
+        """The lowest price per currency, preferred first: two currencies never compete."""
+        by_currency: dict[str, list[OfferView]] = {}
+        for o in self.offers:
+            if o.price.amount is not None:
+                by_currency.setdefault(o.offer.currency, []).append(o)
+        return tuple(
+            min(group, key=lambda o: (o.price.amount, not o.offer.preferred))
+            for group in by_currency.values()
+        )
 
     @property
     def notes(self) -> tuple[tuple[OfferView, str], ...]:
@@ -126,9 +137,9 @@ class BookView:
     formats: tuple[FormatView, ...]
     credits: Credits  # str() gives the one-line form: "by A; foreword by B"
     sale: SaleView | None
-    upcoming: SaleView | None
     fundraisers: tuple[Campaign, ...]
     valid_until: datetime | None
+    banner: SaleSummary | None = None  # the sale banner's phrase (running or announced)
 
     @property
     def site(self):
@@ -222,12 +233,6 @@ def present_book(
     if on_sale:
         best = max(on_sale, key=lambda o: (o.price.percent_saved, o.offer.preferred))
         sale = _sale_view(best.price.campaign, best, site)
-    upcoming = None
-    if not on_sale:
-        coming = [o for o in all_offers if o.price.upcoming is not None]
-        if coming:
-            first = min(coming, key=lambda o: (o.price.upcoming.starts, not o.offer.preferred))
-            upcoming = _sale_view(first.price.upcoming, first, site)
     fundraisers = tuple(book_campaigns(catalog, book, at, kind="fundraiser"))
     return BookView(
         catalog=catalog,
@@ -239,9 +244,9 @@ def present_book(
             book, site.locale, audiobook=any(v.format == "audiobook" for v in views)
         ),
         sale=sale,
-        upcoming=upcoming,
         fundraisers=fundraisers,
         valid_until=price_window(catalog, at)[1],
+        banner=sale_summary(catalog, book, at),
     )
 
 

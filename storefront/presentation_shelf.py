@@ -45,6 +45,7 @@ class ShelfView:
     title: str
     canonical: str
     src: str = "page"
+    kind: str = "index"  # "index" (the whole store), "author" or "series"
 
     @property
     def site(self):
@@ -90,9 +91,8 @@ def present_shelf(
             Section(s, tuple(present_book(catalog, b, at, urls, src=src) for b in s.books)),
         )
         who = tuple(dict.fromkeys(a for b in s.books for a in book_authors(catalog, b)))
-        return ShelfView(
-            catalog, urls, at, who, sections, s.name, urls.series(s.slug, absolute=True), src
-        )
+        canonical = urls.series(s.slug, absolute=True)
+        return ShelfView(catalog, urls, at, who, sections, s.name, canonical, src, "series")
     if author_slug is not None:
         a = author(catalog, author_slug)
         if a is None:
@@ -113,7 +113,8 @@ def present_shelf(
     if alone:
         views = tuple(present_book(catalog, b, at, urls, src=src) for b in alone)
         sections.append(Section(None, views))
-    return ShelfView(catalog, urls, at, who, tuple(sections), title, canonical, src)
+    kind = "author" if author_slug is not None else "index"
+    return ShelfView(catalog, urls, at, who, tuple(sections), title, canonical, src, kind)
 
 
 # -- JSON-LD

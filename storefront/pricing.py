@@ -243,6 +243,11 @@ class FormatSale:
     format: str  # "ebook"
     prices: tuple[SalePrice, ...]
 
+    @property
+    def percent_saved(self) -> int:
+        """The deepest saving in this format, in whole percent."""
+        return max(p.percent_saved for p in self.prices)
+
 
 @dataclass(frozen=True)
 class SaleSummary:
@@ -262,11 +267,15 @@ class SaleSummary:
 
     @property
     def segments(self) -> tuple[tuple[str, str], ...]:
-        """The phrase as ``(text, role)`` pieces; role is ``""``, ``"price"`` or ``"list"``."""
+        """The phrase as ``(text, role)``: role ``price``, ``list``, ``starts``, ``ends`` or ``""``.
+
+        Each output styles the roles its own way (``<strong>``, ``<time>``), never the words.
+        """
         out: list[tuple[str, str]] = []
         verb = "will be" if self.upcoming else "is"
         if self.upcoming:
-            out.append((f"From {self.starts_text} to {self.ends_text}, the ", ""))
+            out += [("From ", ""), (self.starts_text, "starts"), (" to ", "")]
+            out += [(self.ends_text, "ends"), (", the ", "")]
         else:
             out.append(("The ", ""))
         for i, fmt in enumerate(self.formats):
@@ -282,8 +291,12 @@ class SaleSummary:
         if self.upcoming:
             out.append((f": {self.save_text}.", ""))
         else:
-            out.append((f": {self.save_text}, until {self.ends_text}.", ""))
+            out += [(f": {self.save_text}, until ", ""), (self.ends_text, "ends"), (".", "")]
         return tuple(out)
+
+    def format_sale(self, fmt: str) -> FormatSale | None:
+        """What the sale does to format ``fmt``, or None when it lowers none of its prices."""
+        return next((f for f in self.formats if f.format == fmt), None)
 
     @property
     def text(self) -> str:
@@ -328,28 +341,9 @@ def sale_summary(
         groups: dict[tuple[str, Decimal, Decimal], list[Price]] = {}
         for p in lowered:
             groups.setdefault((p.currency, p.amount, p.list_price), []).append(p)
-        everyone = len(groups) == 1 and len(lowered) == len(priced)
-        formats.append(
-            FormatSale(
-                edition.format,
-                tuple(
-                    SalePrice(
-                        amount=amount,
-                        list_price=list_price,
-                        currency=currency,
-                        percent_saved=group[0].percent_saved,
-                        vendors=()
-                        if everyone
-                        else tuple(
-                            dict.fromkeys(catalog.vendor(p.offer.vendor).name for p in group)
-                        ),
-                        text=format_money(amount, currency, site.locale),
-                        list_text=format_money(list_price, currency, site.locale),
-                    )
-                    for (currency, amount, list_price), group in groups.items()
-                ),
-            )
-        )
+        everyone = len(groups) == 1 and len(lowered) == len(priced)  # no vendor to name
+        prices = tuple(_sale_price(catalog, group, named=not everyone) for group in groups.values())
+        formats.append(FormatSale(edition.format, prices))
     if not formats:
         return None
     return SaleSummary(
@@ -359,6 +353,21 @@ def sale_summary(
         starts_text=format_day(campaign.starts, site.tz, site.locale),
         ends_text=format_day(last_moment(campaign, site.tz), site.tz, site.locale),
         save_text=_save_text(campaign, formats),
+    )
+
+
+def _sale_price(catalog: Catalog, group: list[Price], *, named: bool) -> SalePrice:
+    """One price of a format in the sale, shared by the offers of ``group``."""
+    first, locale = group[0], catalog.site.locale
+    vendors = dict.fromkeys(catalog.vendor(p.offer.vendor).name for p in group) if named else {}
+    return SalePrice(
+        first.amount,
+        first.list_price,
+        first.currency,
+        first.percent_saved,
+        tuple(vendors),
+        format_money(first.amount, first.currency, locale),
+        format_money(first.list_price, first.currency, locale),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from importlib import import_module
+from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
@@ -93,14 +94,8 @@ def preload_modules() -> None:
     import_module("storefront.app")
 
 
-def run_server(
-    host: str,
-    port: int,
-    workers: int,
-    threads: int = 1,
-    access_log: bool = False,
-    control_socket: str | None = None,
-) -> None:
-    options = gunicorn_options(host, port, workers, threads, access_log, control_socket)
+def run_server(**settings: Any) -> None:
+    """Run the app under gunicorn; ``settings`` are :func:`gunicorn_options`'s arguments."""
+    options = gunicorn_options(**settings)
     preload_modules()
     GunicornServer(options).run()

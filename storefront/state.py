@@ -10,13 +10,13 @@ import hashlib
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from .catalog import Catalog, CatalogError, load_catalog
+from .lru import LRU
 from .pricing import price_window, utcnow
 from .urls import Urls
 
@@ -156,16 +156,16 @@ def make_rendered(
 
 
 class RenderCache:
-    """A bounded LRU of rendered outputs, valid within one price window.
+    """A bounded LRU of rendered outputs, per catalog version and price window.
 
-    Keys should include the catalog version; entries also carry the campaign
-    window they were rendered in, so a price is never served past a boundary.
+    The catalog version is part of every key (callers pass what else the output depends
+    on); each entry also carries the price window it was rendered in, so a price is
+    never served past a boundary, and a new catalog version is never served an old body.
     """
 
     def __init__(self, size: int = 512):
         self.size = size
-        self._items: OrderedDict[Hashable, Rendered] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items: LRU[Rendered] = LRU(size)
         self.renders = 0  # how many times a body was built (tests read it)
 
     def get(
@@ -175,20 +175,14 @@ class RenderCache:
         at: datetime,
         build: Callable[[], tuple[bytes | str, str]],
     ) -> Rendered:
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None and item.is_valid(at):
-                self._items.move_to_end(key)  # a hit is recently used: LRU, not FIFO
-                return item
+        """The output for ``key`` in ``catalog``'s version at ``at``: kept, or built now."""
+        full_key = (catalog.version, key)
+        item = self._items.get(full_key)
+        if item is not None and item.is_valid(at):
+            return item
         body, media_type = build()
         self.renders += 1
-        item = make_rendered(body, media_type, price_window(catalog, at))
-        with self._lock:
-            self._items[key] = item
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return item
+        return self._items.put(full_key, make_rendered(body, media_type, price_window(catalog, at)))
 
 
 class Storefront:

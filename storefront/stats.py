@@ -159,13 +159,19 @@ def render_csv(rows: Sequence[StatRow], by: str) -> str:
     return out.getvalue()
 
 
+def _fields(values: dict, rows: Sequence[StatRow]) -> dict:
+    """``samples`` and ``reads`` only when there are any (as in the table)."""
+    shown = {name for name, _ in _columns(rows)} | {"key"}
+    return {k: v for k, v in values.items() if k in shown}
+
+
 def render_json(rows: Sequence[StatRow], by: str, since: date | None, until: date | None) -> str:
     data = {
         "by": by,
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
-        "rows": [asdict(r) for r in rows],
-        "totals": asdict(totals(rows)),
+        "rows": [_fields(asdict(r), rows) for r in rows],
+        "totals": _fields(asdict(totals(rows)), rows),
     }
     return json.dumps(data, indent=2)
 

@@ -7,7 +7,10 @@ public base URL is applied in one place.
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode, urlsplit
 
 # Where a link was shown: the `src` of a tracked link. Anything else is "other".
 PLACEMENTS = (
@@ -27,13 +30,32 @@ PLACEMENTS = (
     "sheet",
     "press",
     "read",
+    "signup",
     "other",
 )
-LAYOUTS = ("card", "banner", "compact", "support")
+LAYOUTS = ("card", "banner", "compact", "support", "signup")
 THEMES = ("light", "dark", "auto")
 FLYER_SIZES = ("letter", "a4")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True)
+class SignupForm:
+    """The reader list's sign-up form, as every page and card renders it.
+
+    ``action`` is where it posts (the app, also from a static export); ``token()`` a
+    fresh signed token of the instant the form was made (the minimum fill time);
+    ``text`` and ``version`` the consent text the reader agrees to.
+    """
+
+    action: str
+    token: Callable[[], str]
+    text: str
+    version: str
+    #: Only a link to the app's sign-up page (a static export: the app signs its own
+    #: fill-time tokens, so a form in a file could never carry a valid one).
+    link_only: bool = False
 
 
 class Urls:
@@ -46,6 +68,9 @@ class Urls:
     #: Whether the URLs name the files of a static export rather than app routes
     #: (``widget.js`` then asks for one fragment file per layout and theme).
     static_files = False
+    #: The sign-up form, or ``None`` when there is no reader list (no mail settings,
+    #: or a static export with no app to post to): then no form or link is shown.
+    signup: SignupForm | None = None
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL):
         self.base_url = base_url.rstrip("/")
@@ -275,3 +300,85 @@ class Urls:
 
     def favicon(self, *, absolute: bool = False) -> str:
         return self._maybe_absolute("/favicon.ico", absolute)
+
+    # -- the reader list (always the app's routes: a static export posts to the app)
+
+    def reader_subscribe(
+        self, *, book: str | None = None, src: str | None = None, absolute: bool = True
+    ) -> str:
+        """``/readers/subscribe``: the sign-up page (GET), where every form posts (POST).
+
+        Links to it leave the app's routes alone even in a static export (the form
+        needs the app); ``signup.action`` is the form's own target.
+        """
+        path = self._path("readers", "subscribe", query={"book": book, "src": src})
+        if self.signup is not None and self.signup.action.endswith("/readers/subscribe"):
+            return self.signup.action[: -len("/readers/subscribe")] + path
+        return self.absolute(path) if absolute else path
+
+    def reader_confirm(self, token: str, *, absolute: bool = True) -> str:
+        """The link in the confirmation e-mail: a page whose button confirms."""
+        path = self._path("readers", "confirm", token)
+        return self.absolute(path) if absolute else path
+
+    def reader_unsubscribe(self, token: str, *, absolute: bool = True) -> str:
+        """A reader's unsubscribe URL (the body's link and ``List-Unsubscribe``)."""
+        path = self._path("readers", "unsubscribe", token)
+        return self.absolute(path) if absolute else path
+
+
+# --------------------------------------------------------------------------- proofs
+# Whether a printed piece is a proof: the one rule for every piece that carries a printed
+# URL or QR code (flyers, postcards, bookmarks, the social image, the backlist and press
+# sheets) and for the desk. Without a public address (no STOREFRONT_BASE_URL, site.base_url
+# or --base-url) links point at http://127.0.0.1:8000 and a print run has a dead QR code on
+# every page: the piece says on every page that it is a proof, the command says why.
+
+BASE_URL_SETTING = "STOREFRONT_BASE_URL"
+_LOCAL_NAMES = ("localhost", "localhost.localdomain")
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".test")
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A piece built on a private address: what to print on it and what to tell the author."""
+
+    base_url: str
+    host: str  # "127.0.0.1:8000"
+
+    @property
+    def mark(self) -> str:
+        """The line printed on every page of the piece."""
+        return f"PROOF — links point to {self.host}; set {BASE_URL_SETTING} to print"
+
+    @property
+    def warning(self) -> str:
+        """The command's one-line warning (without the ``warning:`` prefix)."""
+        return (
+            f"no public address: QR codes and links point to {self.host}, so every page is "
+            f"marked PROOF; set {BASE_URL_SETTING}, site.base_url or --base-url"
+        )
+
+
+def is_public_address(base_url: str) -> bool:
+    """Whether readers elsewhere can reach ``base_url``: not loopback, private or local."""
+    host = (urlsplit(base_url).hostname or "").rstrip(".").lower()
+    if not host or host in _LOCAL_NAMES or host.endswith(_LOCAL_SUFFIXES) or "." not in host:
+        try:
+            ipaddress.ip_address(host)  # an IPv6 literal has no dot
+        except ValueError:
+            return False
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return not (
+        ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified or ip.is_reserved
+    )
+
+
+def print_proof(base_url: str) -> Proof | None:
+    """Return the :class:`Proof` for pieces built on ``base_url``, or None for a public one."""
+    if is_public_address(base_url):
+        return None
+    return Proof(base_url=base_url, host=urlsplit(base_url).netloc or base_url)

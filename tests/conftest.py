@@ -206,3 +206,15 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 collecting messages: see tests/smtp.py."""
+    from tests.smtp import SmtpServer
+
+    server = SmtpServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -60,8 +60,9 @@ def qr_texts(data: bytes, dpi: int = 150) -> list[list[str]]:
 
 
 def html_of(response, status: int = 200, parser: str = "html.parser") -> BeautifulSoup:
-    """Parse a test-client response after checking its status (the body says why not)."""
+    """Parse a test-client HTML response after checking its status (the body says why not)."""
     assert response.status_code == status, (response.status_code, response.get_data(True)[:500])
+    assert response.mimetype == "text/html", response.mimetype
     return BeautifulSoup(response.data, parser)
 
 
@@ -84,8 +85,8 @@ VENDORS = [
 
 
 def offer(vendor: str, url: str, price: str | None = "10.00", **fields: Any) -> dict:
-    """One ``[[books.editions.offers]]`` table (slug defaults to the vendor)."""
-    data = {"slug": vendor, "vendor": vendor, "url": url, "currency": "USD", **fields}
+    """One ``[[books.editions.offers]]`` table (its slug defaults to ``<vendor>-<format>``)."""
+    data = {"vendor": vendor, "url": url, "currency": "USD", **fields}
     if price is not None:
         data["price"] = price
     return data
@@ -97,18 +98,20 @@ def edition(fmt: str, *offers: dict, **fields: Any) -> dict:
 
 
 def book(slug: str = "first", title: str = "First Book", *editions: dict, **fields: Any) -> dict:
-    """One ``[[books]]`` table; without editions, an ebook at the two test vendors."""
+    """One ``[[books]]`` table; without editions, the conftest catalog's book at its two shops."""
     if not editions:
+        fields.setdefault("quotes", [{"text": "Very good.", "source": "A Reviewer"}])
         editions = (
             edition(
                 "ebook",
                 offer(
                     "shop",
                     f"https://shop.example/{slug}",
+                    slug="shop",
                     preferred=True,
                     reason="The author's favourite shop.",
                 ),
-                offer("other", f"https://other.example/{slug}"),
+                offer("other", f"https://other.example/{slug}", slug="other"),
             ),
         )
     data = {
@@ -118,7 +121,6 @@ def book(slug: str = "first", title: str = "First Book", *editions: dict, **fiel
         "description": "A book for tests. It has two sentences.",
         **fields,
     }
-    data.setdefault("quotes", [{"text": "Very good.", "source": "A Reviewer"}])
     data["editions"] = list(editions)
     return data
 
@@ -129,9 +131,11 @@ def catalog_data(
     vendors: list[dict] | None = None,
     **tables: Any,
 ) -> dict:
-    """A whole catalog as data: the test site and vendors, ``books`` (default: one)."""
+    """A whole catalog as data: the test site (a None in ``site`` drops that key) and vendors,
+    ``books`` (default: one), and any other top-level tables (``campaigns=[...]``)."""
+    site = {k: v for k, v in {**SITE, **(site or {})}.items() if v is not None}
     return {
-        "site": {**SITE, **(site or {})},
+        "site": site,
         "vendors": copy.deepcopy(vendors if vendors is not None else VENDORS),
         **tables,
         "books": list(books) or [book()],

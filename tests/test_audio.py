@@ -275,7 +275,7 @@ def test_book_page_shows_narrator_length_player_and_transcript(audio_client):
     # Catalog text is escaped: the narrator's "<Reader>" is text, not a tag.
     assert section.select_one(".listen-line").get_text() == "Read by Jane <Reader> · 9 hr, 12 min"
     (audio,) = section.select("audio")
-    assert audio["src"] == "/books/voyage/sample.mp3"
+    assert audio["src"] == "/books/voyage/sample.mp3?src=page"  # a listen counts by placement
     assert audio.has_attr("controls") and audio["preload"] == "none"
     assert not audio.has_attr("autoplay")
     assert audio["aria-label"] == "Sample of the audiobook of Voyage: A <Test> & Story"
@@ -295,14 +295,14 @@ def test_card_has_the_player_and_a_csp_that_allows_our_media(audio_client):
     assert directives["default-src"] == "'none'"
     soup = BeautifulSoup(response.data, "html.parser")
     (audio,) = soup.select('[data-format="audiobook"] audio')
-    assert audio["src"] == f"{BASE}/books/voyage/sample.mp3"
+    assert audio["src"] == f"{BASE}/books/voyage/sample.mp3?src=card"
     assert audio.has_attr("controls") and audio["preload"] == "none"
     assert not audio.has_attr("autoplay")
     text = soup.select_one('[data-format="audiobook"]').get_text(" ")
     assert "Read by Jane <Reader> · 9 hr, 12 min" in text
     # widget.js's fragment (shadow DOM on the host's page) carries the same player.
     fragment = BeautifulSoup(audio_client.get("/embed/voyage/fragment").data, "html.parser")
-    assert fragment.select_one("audio")["src"] == f"{BASE}/books/voyage/sample.mp3"
+    assert fragment.select_one("audio")["src"] == f"{BASE}/books/voyage/sample.mp3?src=card"
 
 
 def test_json_ld_has_the_audiobook_with_narrator_duration_and_sample(audio_client):
@@ -376,7 +376,7 @@ def test_epub_get_the_book_page_links_the_sample_and_names_the_narrator(audio_cl
     line = soup.find("p", class_="listen-line")
     assert line.get_text() == "Read by Jane <Reader> · 9 hr, 12 min"
     link = soup.find("p", class_="listen").a
-    assert link["href"] == f"{BASE}/books/voyage/sample.mp3"
+    assert link["href"] == f"{BASE}/books/voyage/sample.mp3?src=epub"
 
 
 def test_export_copies_the_sample_beside_the_page(tmp_path, audio_catalog, spoken):

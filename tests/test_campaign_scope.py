@@ -9,116 +9,67 @@ show or build anything for those three, while all of them show ``real``.
 
 from __future__ import annotations
 
-import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from bs4 import BeautifulSoup
-from pypdf import PdfReader
 
 from storefront.app import create_app
 from storefront.catalog import load_catalog
 from storefront.export import export_site
 from storefront.pricing import campaign_covers
 
+from .helpers import book, catalog_toml, edition, offer, pdf_text, text_of
+
 BASE = "https://books.example.org"
 DURING = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
-CATALOG = """
-[site]
-title = "Test Books"
-author = "A. Writer"
-timezone = "UTC"
+MARCH = {"starts": date(2026, 3, 1), "ends": date(2026, 3, 31)}
 
-[[vendors]]
-slug = "shop"
-name = "The Shop"
 
-[[vendors]]
-slug = "listen"
-name = "Listen Store"
+def sale(slug: str, name: str, headline: str, **scope) -> dict:
+    return {"slug": slug, "name": name, "headline": headline, **MARCH, **scope}
 
-[[vendors]]
-slug = "kobo"
-name = "Kobo"
 
-[[books]]
-slug = "first"
-title = "First Book"
-authors = ["A. Writer"]
-description = "A book for tests."
-
-[[books.editions]]
-format = "ebook"
-
-[[books.editions.offers]]
-slug = "shop"
-vendor = "shop"
-url = "https://shop.example/first"
-price = "10.00"
-currency = "USD"
-
-[[books.editions]]
-format = "audiobook"
-
-[[books.editions.offers]]
-slug = "listen"
-vendor = "listen"
-url = "https://listen.example/first"
-currency = "USD"
-
-[[books]]
-slug = "second"
-title = "Second Book"
-authors = ["A. Writer"]
-description = "The book sold at Kobo."
-
-[[books.editions]]
-format = "ebook"
-
-[[books.editions.offers]]
-slug = "kobo"
-vendor = "kobo"
-url = "https://kobo.example/second"
-price = "8.00"
-currency = "USD"
-
-[[campaigns]]
-slug = "real"
-name = "Zebra Real Sale"
-headline = "Half price, for real"
-starts = 2026-03-01
-ends = 2026-03-31
-books = ["first"]
-percent_off = 50
-
-[[campaigns]]
-slug = "kobo-week"
-name = "Quokka Kobo Week"
-headline = "Kobo only"
-starts = 2026-03-01
-ends = 2026-03-31
-vendors = ["kobo"]
-percent_off = 40
-
-[[campaigns]]
-slug = "audio-days"
-name = "Narwhal Audio Days"
-headline = "Audiobooks for less"
-starts = 2026-03-01
-ends = 2026-03-31
-formats = ["audiobook"]
-percent_off = 30
-
-[[campaigns]]
-slug = "dearer"
-name = "Wombat Dearer Deal"
-headline = "A price that is no sale"
-starts = 2026-03-01
-ends = 2026-03-31
-books = ["first"]
-sale_price = "20.00"
-"""
+CATALOG = catalog_toml(
+    book(
+        "first",
+        "First Book",
+        edition("ebook", offer("shop", "https://shop.example/first", slug="shop")),
+        edition("audiobook", offer("listen", "https://listen.example/first", None, slug="listen")),
+        description="A book for tests.",
+    ),
+    book(
+        "second",
+        "Second Book",
+        edition("ebook", offer("kobo", "https://kobo.example/second", "8.00", slug="kobo")),
+        description="The book sold at Kobo.",
+    ),
+    site={"timezone": "UTC"},
+    vendors=[
+        {"slug": "shop", "name": "The Shop"},
+        {"slug": "listen", "name": "Listen Store"},
+        {"slug": "kobo", "name": "Kobo"},
+    ],
+    campaigns=[
+        sale("real", "Zebra Real Sale", "Half price, for real", books=["first"], percent_off=50),
+        sale("kobo-week", "Quokka Kobo Week", "Kobo only", vendors=["kobo"], percent_off=40),
+        sale(
+            "audio-days",
+            "Narwhal Audio Days",
+            "Audiobooks for less",
+            formats=["audiobook"],
+            percent_off=30,
+        ),
+        sale(
+            "dearer",
+            "Wombat Dearer Deal",
+            "A price that is no sale",
+            books=["first"],
+            sale_price="20.00",
+        ),
+    ],
+)
 
 COVERING = "Zebra Real Sale"
 NOT_COVERING = {
@@ -152,14 +103,6 @@ def client(catalog_path, tmp_path_factory):
     return app.test_client()
 
 
-def html_text(body: bytes) -> str:
-    return BeautifulSoup(body, "html.parser").get_text(" ", strip=True)
-
-
-def pdf_text(body: bytes) -> str:
-    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
-
-
 def assert_only_the_covering_sale(text: str, where: str) -> None:
     text = text.casefold()  # print pieces set campaign names in capitals
     assert COVERING.casefold() in text, where
@@ -182,7 +125,7 @@ def test_the_page_shows_only_the_sale_that_lowers_a_price(client):
     assert response.status_code == 200
     soup = BeautifulSoup(response.data, "html.parser")
     assert soup.select_one(".banner.sale") is not None
-    assert_only_the_covering_sale(html_text(response.data), "page")
+    assert_only_the_covering_sale(text_of(response.data), "page")
 
 
 @pytest.mark.parametrize(
@@ -191,7 +134,7 @@ def test_the_page_shows_only_the_sale_that_lowers_a_price(client):
 def test_the_cards_show_only_the_sale_that_lowers_a_price(client, path):
     response = client.get(path)
     assert response.status_code == 200
-    assert_only_the_covering_sale(html_text(response.data), path)
+    assert_only_the_covering_sale(text_of(response.data), path)
 
 
 def test_a_flyer_is_made_only_for_the_sale_that_lowers_a_price(client):
@@ -201,7 +144,7 @@ def test_a_flyer_is_made_only_for_the_sale_that_lowers_a_price(client):
     for slug in NOT_COVERING:
         response = client.get(f"/books/first/flyer.pdf?campaign={slug}")
         assert response.status_code == 404, slug
-        assert "does not include book 'first'" in html_text(response.data)
+        assert "does not include book 'first'" in text_of(response.data)
     # Without --campaign, a flyer printed during the sales is about the covering one.
     plain = client.get("/books/first/flyer.pdf")
     assert plain.status_code == 200
@@ -220,8 +163,8 @@ def test_the_export_builds_and_shows_only_the_sale_that_lowers_a_price(catalog_p
         assert not [url for url in result.missing if slug in url], slug
     # The Kobo sale is about the second book: its flyer is exported there.
     assert "books/second/flyer-size-letter_campaign-kobo-week.pdf" in files
-    assert_only_the_covering_sale(html_text((root / "books/first/index.html").read_bytes()), "page")
+    assert_only_the_covering_sale(text_of((root / "books/first/index.html").read_bytes()), "page")
     card = (root / "embed/first/layout-card_theme-light.html").read_bytes()
-    assert_only_the_covering_sale(html_text(card), "exported card")
+    assert_only_the_covering_sale(text_of(card), "exported card")
     for name in sorted(flyers):
         assert_only_the_covering_sale(pdf_text((root / name).read_bytes()), name)

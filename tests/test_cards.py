@@ -32,6 +32,7 @@ from widgets.card import (
 from widgets.card_style import KSES_PROPERTIES
 
 from .conftest import MINIMAL_CATALOG
+from .helpers import VENDORS, catalog_toml
 
 PHOENIX = ZoneInfo("America/Phoenix")
 QUIET_DAY = datetime(2026, 11, 25, 12, 0, tzinfo=PHOENIX)
@@ -302,10 +303,9 @@ def test_support_card_without_a_fundraiser_asks_for_support_by_name(genesis_cata
 
 # --------------------------------------------------------------------------- affiliate links
 
-AFFILIATE = MINIMAL_CATALOG.replace(
-    'name = "Other Store"\n',
-    'name = "Other Store"\n[vendors.affiliate]\nparam = "tag"\ntags = { default = "me-20" }\n',
-)
+# The test catalog, with an affiliate tag on the second store.
+TAGGED = {**VENDORS[1], "affiliate": {"param": "tag", "tags": {"default": "me-20"}}}
+AFFILIATE = catalog_toml(vendors=[VENDORS[0], TAGGED])
 
 
 @pytest.mark.parametrize("layout", ["card", "compact"])

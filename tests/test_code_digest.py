@@ -121,13 +121,16 @@ def test_flyers_are_rebuilt_after_a_module_is_split(tree, tmp_path):
     pricing = tree / "storefront" / "pricing.py"
     text = pricing.read_text(encoding="utf-8")
     cut = text.index("\ndef format_money")
+    end = text.index("\n@dataclass(frozen=True)\nclass SalePrice")  # the money helpers end here
     names = "_require_aware, format_day, format_instant, format_money, last_moment, utcnow"
-    pricing.write_text(text[:cut] + f"\nfrom .money import {names}\n", encoding="utf-8")
+    pricing.write_text(
+        text[:cut] + f"\nfrom .money import {names}\n" + text[end:], encoding="utf-8"
+    )
     header = (
         "from __future__ import annotations\n"
         "from datetime import UTC, datetime, timedelta\n"
         "from babel.dates import format_date, format_datetime\n"
         "from babel.numbers import format_currency\n"
     )
-    (tree / "storefront" / "money.py").write_text(header + text[cut:], encoding="utf-8")
+    (tree / "storefront" / "money.py").write_text(header + text[cut:end], encoding="utf-8")
     assert _flyers(tree, out) == ["built"]

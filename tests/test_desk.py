@@ -26,7 +26,7 @@ from storefront.app import create_app
 from storefront.catalog import builtin_catalog_path, load_catalog
 from storefront.cli import main
 from storefront.desk.auth import AuthStore
-from storefront.desk.linkreport import load_report, save_report
+from storefront.linkcheck.report import load_report, save_report
 
 from .clickdb import fresh_postgres_database
 from .test_linkcheck import FAST_ARGS, link_catalog, server  # noqa: F401  (fixtures)
@@ -106,6 +106,7 @@ DESK_PAGES = [
     "/admin/edit/vendors[1]",
     "/admin/edit/support[4]",
     "/admin/edit/campaigns[0]",
+    "/admin/edit/authors[0]",
     "/admin/new/campaigns",
     "/admin/new/campaigns?from=campaigns[0]",
     "/admin/new/books[0].editions[0].offers",
@@ -490,8 +491,11 @@ def test_preview_renders_the_chosen_instant_uncached_and_uncounted(author, desk_
     assert "$2.99" in soup.get_text()
     hrefs = [a["href"] for a in soup.find_all("a", href=True)]
     assert not [h for h in hrefs if "/go/" in h]
-    # The public page on the same (real) day still shows the list price.
-    assert "$2.99" not in desk_app.test_client().get("/books/genesis").text
+    # The public page on the same (real) day still shows the list price (the sale only
+    # announced, with the price it will set).
+    public = BeautifulSoup(desk_app.test_client().get("/books/genesis").text, "html.parser")
+    assert {p.get_text(strip=True) for p in public.select(".format .price .now")} == {"$5.99"}
+    assert public.select_one(".banner.sale") is None
 
 
 def test_preview_asks_for_a_real_day(author):
@@ -655,8 +659,8 @@ def test_the_desk_edits_every_key_the_catalog_declares(kind, model):
 def test_a_build_another_process_holds_is_not_started_twice(tmp_path):
     import fcntl
 
+    from storefront.desk.builds import LOCK_FILE, STATUS_FILE, read_status, start_build
     from storefront.urls import Urls
-    from storefront.views.desk.builds import LOCK_FILE, STATUS_FILE, read_status, start_build
 
     catalog = load_catalog(builtin_catalog_path())
     folder = tmp_path / "pieces"

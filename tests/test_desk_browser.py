@@ -204,12 +204,16 @@ DESK_URLS = [
     "/admin/edit/books[0].editions[0].offers[1]",
     "/admin/edit/vendors[1]",
     "/admin/edit/campaigns[0]",
+    "/admin/edit/authors[0]",
     "/admin/new/campaigns",
     "/admin/sample/books[0]",
     "/admin/history",
     "/admin/preview?day=2026-12-22",
     "/admin/preview?day=2026-12-22&show=cards",
+    "/admin/preview?day=2026-12-22&show=pieces",
     "/admin/pieces/july-fundraiser",
+    "/admin/statistics",
+    "/admin/new/authors",
 ]
 
 
@@ -251,4 +255,41 @@ def test_the_desk_works_from_the_keyboard(chromium, desk_site, catalog_file):
     page.keyboard.press("Enter")  # submits the form
     page.wait_for_selector(".notice.success")
     assert load_catalog(catalog_file).site.title == "Books by keyboard"
+    context.close()
+
+
+def test_the_page_preview_shows_the_whole_page_with_every_price(chromium, desk_site):
+    context, page = signed_in_page(chromium, desk_site, viewport={"width": 1280, "height": 720})
+    page.goto("/admin/preview?day=2026-12-22&show=page&book=genesis")
+    page.wait_for_function(
+        """() => { const f = document.querySelector("iframe.preview");
+                   const d = f.contentDocument;
+                   return d && d.readyState === "complete"
+                       && f.clientHeight >= d.documentElement.scrollHeight; }"""
+    )
+    iframe = page.locator("iframe.preview").bounding_box()
+    # Every offer with its price (the audiobook's are the last on the page).
+    prices = page.frame_locator("iframe.preview").locator("ul.vendors li[data-offer] a.buy")
+    assert prices.count() >= 6
+    lowest = max(
+        (prices.nth(n).bounding_box() for n in range(prices.count())), key=lambda b: b["y"]
+    )
+    # Below the fold of the old fixed 38rem frame, and inside the frame as it is now.
+    assert lowest["y"] - iframe["y"] > 38 * 16
+    assert lowest["y"] + lowest["height"] <= iframe["y"] + iframe["height"]
+    context.close()
+
+
+def test_print_previews_keep_their_space_while_they_render(chromium, desk_site):
+    context, page = signed_in_page(chromium, desk_site, viewport={"width": 1280, "height": 900})
+    # Hold the images back: what the author sees while the pieces render.
+    page.route("**/admin/preview/piece/**", lambda route: None)
+    page.goto("/admin/preview?day=2026-12-22&show=pieces&book=genesis", wait_until="commit")
+    figure = page.locator("figure.piece").first
+    figure.wait_for()
+    box = figure.bounding_box()
+    assert box["height"] == pytest.approx(box["width"] * 11 / 8.5, abs=2)  # a Letter page
+    progress = figure.locator("progress")
+    assert progress.is_visible() and progress.get_attribute("value") is None  # indeterminate
+    assert progress.get_attribute("aria-label") == "Rendering the flyer-letter"
     context.close()

@@ -50,7 +50,10 @@ def test_iframe_card_is_a_self_contained_page_with_a_strict_policy(client):
     assert not soup.find_all("aside")
     (script,) = soup.find_all("script")
     (style,) = soup.find_all("style")
-    assert not soup.find_all("link")  # nothing else to load but the cover
+    # Nothing else to load but the cover: the one link is oEmbed discovery, never fetched.
+    assert [(link["rel"], link["type"]) for link in soup.find_all("link")] == [
+        (["alternate"], "application/json+oembed")
+    ]
     policy = csp(response)
     assert policy["default-src"] == "'none'"
     assert policy["script-src"] == csp_hash(script.string)

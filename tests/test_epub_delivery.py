@@ -122,7 +122,7 @@ def test_sample_chapter_broken_after_start_is_a_clear_503(
 
 def test_book_page_links_the_sample(client):
     soup = BeautifulSoup(client.get("/books/genesis").data, "html.parser")
-    assert soup.find("a", href="/books/genesis/sample.epub") is not None
+    assert soup.find("a", href="/books/genesis/sample.epub?src=page") is not None
 
 
 # --------------------------------------------------------------------------- CLI

@@ -795,3 +795,19 @@ def test_a_runaway_crawl_stops_with_a_clear_error(tmp_path):
     seed_urls(sf.catalog, urls, QUIET_DAY)
     with pytest.raises(ExportError, match="more than 3 files"):
         crawl(app.test_client(), urls, limit=3)
+
+
+def test_the_reading_page_is_exported_and_counts_nothing(sale_export):
+    page = sale_export.root / "books" / "genesis" / "read" / "index.html"
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    assert soup.select(".buy-section a.buy")
+    # A static file counts nothing: its own links carry no src, and they resolve in the export.
+    epub = soup.select_one(".buy-section a[download]")["href"]
+    assert "?" not in epub
+    assert (page.parent / epub).resolve().is_file()
+    book_page = BeautifulSoup(
+        (sale_export.root / "books" / "genesis" / "index.html").read_text(encoding="utf-8"),
+        "html.parser",
+    )
+    links = [a["href"] for a in book_page.select(".downloads a[href]")]
+    assert any(link.rstrip("/").endswith("read") or "read/" in link for link in links), links

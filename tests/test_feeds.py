@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
+import pytest
 import xmlschema
 from bs4 import BeautifulSoup
 from PIL import Image
@@ -15,6 +16,7 @@ from PIL import Image
 from storefront.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+BASE = "https://books.example.org"
 ZIMMERMAN = ROOT / "examples" / "zimmerman" / "catalog.toml"
 SCHEMA = xmlschema.XMLSchema(ROOT / "tests" / "data" / "sitemap.xsd")
 BEFORE = datetime(2026, 12, 21, 6, 59, tzinfo=UTC)  # the sale starts 21 Dec 00:00 Phoenix (07:00Z)
@@ -29,12 +31,12 @@ def test_sitemap_is_valid_and_lists_every_page_with_lastmod(make_app, clock):
     SCHEMA.validate(io.BytesIO(response.data))  # raises on any deviation from the schema
     data = SCHEMA.to_dict(io.BytesIO(response.data))
     locs = {u["loc"]: u["lastmod"] for u in data["url"]}
+    books = ("genesis", "leaving-earth", "universe-in-a-mirror", "conscious-choice")
     assert set(locs) == {
         "https://books.example.org/",
-        *(
-            f"https://books.example.org/books/{s}"
-            for s in ("genesis", "leaving-earth", "universe-in-a-mirror", "conscious-choice")
-        ),
+        "https://books.example.org/authors/zimmerman",  # every author page, one author too
+        "https://books.example.org/press",  # the press kit; each book's is linked from it
+        *(f"https://books.example.org/books/{s}" for s in books),
     }
     # Genesis's page changed when its sale started; the others when the file was edited.
     assert locs["https://books.example.org/books/genesis"] >= "2026-12-21T07:00:00"
@@ -106,3 +108,73 @@ def test_a_click_from_the_shelf_card_is_counted_with_src_shelf(make_app, runner,
     assert result.exit_code == 0, result.output
     rows = {r["key"]: r["clicks"] for r in json.loads(result.output)["rows"]}
     assert rows == {"shelf": 1}
+
+
+TWO_AUTHORS = """
+[site]
+title = "Two Pens"
+author = "Ann Lee"
+timezone = "UTC"
+
+[[vendors]]
+slug = "shop"
+name = "The Shop"
+
+[[authors]]
+slug = "ann-lee"
+name = "Ann Lee"
+
+[[authors]]
+slug = "bo-park"
+name = "Bo Park"
+
+[[books]]
+slug = "first"
+title = "First"
+authors = ["Ann Lee"]
+description = "One."
+
+[[books.editions]]
+format = "ebook"
+
+[[books.editions.offers]]
+vendor = "shop"
+url = "https://shop.example/first"
+currency = "USD"
+
+[[books]]
+slug = "second"
+title = "Second"
+authors = ["Bo Park"]
+description = "Two."
+
+[[books.editions]]
+format = "ebook"
+
+[[books.editions.offers]]
+vendor = "shop"
+url = "https://shop.example/second"
+currency = "USD"
+"""
+
+
+@pytest.mark.parametrize("catalog", ["two-authors", "zimmerman"])
+def test_sitemap_lists_every_author_page_and_oembed_points_there(make_app, tmp_path, catalog):
+    path = ZIMMERMAN
+    if catalog == "two-authors":
+        path = tmp_path / "catalog.toml"
+        path.write_text(TWO_AUTHORS, encoding="utf-8")
+    client = make_app(CATALOG=str(path)).test_client()
+    data = client.get("/sitemap.xml").data
+    SCHEMA.validate(io.BytesIO(data))
+    locs = {u["loc"] for u in SCHEMA.to_dict(io.BytesIO(data))["url"]}
+    authors = {loc for loc in locs if "/authors/" in loc}
+    expected = {"ann-lee", "bo-park"} if catalog == "two-authors" else {"zimmerman"}
+    assert authors == {f"{BASE}/authors/{slug}" for slug in expected}
+    for loc in authors:  # each one a page that exists
+        assert client.get(loc.removeprefix(BASE)).status_code == 200
+    book = "second" if catalog == "two-authors" else "genesis"
+    oembed = client.get(f"/oembed?url={BASE}/books/{book}").get_json()
+    assert oembed["author_url"] == (
+        f"{BASE}/authors/bo-park" if catalog == "two-authors" else f"{BASE}/authors/zimmerman"
+    )

@@ -17,15 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pypdf
-import pypdfium2
 import pytest
-import zxingcpp
 from PIL import Image
 
 import widgets.print as flyer
 from storefront.catalog import load_catalog
 from storefront.urls import Urls
 from widgets.print import PIECES, FlyerError, FlyerFitError, build_piece, prepare_piece, render_job
+
+from .helpers import page_images, pdf_text, qr_texts
 
 BASE = "https://books.example.org"
 CAMPAIGN = "apollo8-anniversary"
@@ -39,13 +39,6 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "flyers"
 # --------------------------------------------------------------------------- helpers
 
 
-def pdf_text(data: bytes, page: int | None = None) -> str:
-    """The PDF's text with runs of whitespace collapsed (lines rejoined)."""
-    reader = pypdf.PdfReader(io.BytesIO(data))
-    pages = reader.pages if page is None else [reader.pages[page]]
-    return re.sub(r"\s+", " ", " ".join(p.extract_text() for p in pages))
-
-
 def link_uris(data: bytes) -> list[str]:
     reader = pypdf.PdfReader(io.BytesIO(data))
     uris = []
@@ -55,22 +48,6 @@ def link_uris(data: bytes) -> list[str]:
             if annot.get("/Subtype") == "/Link" and "/A" in annot:
                 uris.append(annot["/A"]["/URI"])
     return uris
-
-
-def page_images(data: bytes, dpi: int = 150) -> list[Image.Image]:
-    document = pypdfium2.PdfDocument(data)
-    try:
-        return [document[i].render(scale=dpi / 72).to_pil() for i in range(len(document))]
-    finally:
-        document.close()
-
-
-def qr_texts(data: bytes, dpi: int = 150) -> list[list[str]]:
-    """The decoded QR codes of every page (a list per page)."""
-    return [
-        [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
-        for image in page_images(data, dpi)
-    ]
 
 
 def embedded_fonts(data: bytes) -> set[str]:

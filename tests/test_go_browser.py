@@ -10,6 +10,7 @@ from sqlalchemy import select
 from storefront.storage import clicks
 
 from .conftest import serve_wsgi
+from .helpers import book, catalog_toml, edition, offer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,43 +20,16 @@ READER_AGENT = (
     "Chrome/120.0.0.0 Safari/537.36"
 )
 
-CATALOG = """
-[site]
-title = "Test Books"
-author = "A. Writer"
-timezone = "America/New_York"
 
-[[vendors]]
-slug = "shop"
-name = "The Shop"
-
-[[vendors]]
-slug = "other"
-name = "Other Store"
-
-[[books]]
-slug = "first"
-title = "First Book"
-authors = ["A. Writer"]
-description = "A book for tests. It has two sentences."
-
-[[books.editions]]
-format = "ebook"
-
-[[books.editions.offers]]
-slug = "shop"
-vendor = "shop"
-url = "STORE/shop/first"
-price = "10.00"
-currency = "USD"
-
-[[books.editions.offers]]
-slug = "other"
-vendor = "other"
-url = "STORE/other/first"
-price = "10.00"
-currency = "USD"
-"""
+def catalog(stores: str) -> str:
+    """The test catalog's book, sold at two stores served on ``stores``."""
+    ebook = edition(
+        "ebook",
+        offer("shop", f"{stores}/shop/first", slug="shop"),
+        offer("other", f"{stores}/other/first", slug="other"),
+    )
+    vendors = [{"slug": "shop", "name": "The Shop"}, {"slug": "other", "name": "Other Store"}]
+    return catalog_toml(book("first", "First Book", ebook), vendors=vendors)
 
 
 def store_app() -> Flask:
@@ -72,7 +46,7 @@ def store_app() -> Flask:
 @pytest.fixture
 def sites(make_app, write_catalog):
     with serve_wsgi(store_app()) as stores:
-        app = make_app(CATALOG=str(write_catalog(CATALOG.replace("STORE", stores))))
+        app = make_app(CATALOG=str(write_catalog(catalog(stores))))
         with serve_wsgi(app) as storefront:
             yield app, storefront, stores
 

@@ -11,14 +11,12 @@ from sqlalchemy import select
 
 from storefront.storage import clicks
 
+from .helpers import html_of
+
 BROWSER = {
     "User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.1 Safari/605.1.15"
 }
-
-
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.data, "html.parser")
 
 
 def stores(soup: BeautifulSoup) -> dict[str, list[tuple[str, str, str]]]:
@@ -50,7 +48,7 @@ def test_chooser_lists_the_stores_by_format_preferred_first(client, app):
     response = client.get("/go/genesis?src=qr&c=apollo8-anniversary", headers=BROWSER)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
-    soup = soup_of(response)
+    soup = html_of(response)
     found = stores(soup)
     book = app.extensions["storefront"].catalog.book("genesis")
     assert list(found) == ["ebook", "audiobook"]
@@ -77,7 +75,7 @@ def test_chooser_lists_the_stores_by_format_preferred_first(client, app):
 
 
 def test_chooser_shows_the_readers_country_stores_and_prices_only_where_they_hold(client):
-    soup = soup_of(client.get("/go/genesis", headers={**BROWSER, "Accept-Language": "en-GB"}))
+    soup = html_of(client.get("/go/genesis", headers={**BROWSER, "Accept-Language": "en-GB"}))
     assert "your country: United Kingdom." in soup.select_one(".where").get_text()
     ebook = {offer: host for offer, _, host in stores(soup)["ebook"]}
     assert ebook["kindle"] == "amazon.co.uk"
@@ -93,7 +91,7 @@ def test_chooser_shows_the_readers_country_stores_and_prices_only_where_they_hol
 
 
 def test_unknown_placement_and_campaign_are_dropped_from_chooser_links(client):
-    soup = soup_of(client.get("/go/genesis?src=<b>x</b>&c=nope", headers=BROWSER))
+    soup = html_of(client.get("/go/genesis?src=<b>x</b>&c=nope", headers=BROWSER))
     href = soup.select_one("li[data-offer] a")["href"]
     assert parse_qs(urlsplit(href).query) == {"src": ["other"], "remember": ["1"]}
     assert "<b>x</b>" not in soup.decode() and "nope" not in soup.decode()
@@ -123,7 +121,7 @@ def test_picked_store_is_remembered_and_the_link_then_goes_straight_there(client
 
 def test_choose_again_shows_the_saved_store_and_a_way_to_forget_it(client):
     client.get("/go/genesis/kindle?remember=1", headers=BROWSER)
-    soup = soup_of(client.get("/go/genesis?choose=1", headers=BROWSER))
+    soup = html_of(client.get("/go/genesis?choose=1", headers=BROWSER))
     note = soup.select_one(".saved-note")
     assert "Amazon" in note.get_text()
     assert soup.select_one("li.saved")["data-offer"] == "kindle"
@@ -132,7 +130,7 @@ def test_choose_again_shows_the_saved_store_and_a_way_to_forget_it(client):
     response = client.get(forget, headers=BROWSER)
     assert response.status_code == 200
     assert set_cookie(response)["sf_store_genesis"].value == ""  # deleted
-    assert "forgotten" in soup_of(response).select_one(".saved-note").get_text()
+    assert "forgotten" in html_of(response).select_one(".saved-note").get_text()
     assert client.get("/go/genesis", headers=BROWSER).status_code == 200  # the chooser again
 
 

@@ -686,7 +686,7 @@ def test_table_prints_the_clean_form_of_a_junk_amazon_link(write_catalog):
 
 
 def test_a_full_check_saves_its_report_where_the_desk_reads_it(runner, link_catalog, tmp_path):
-    from storefront.desk.linkreport import load_report
+    from storefront.linkcheck.report import load_report
 
     result = runner.invoke(main, ["links", "check", "--catalog", link_catalog("/gone"), *FAST_ARGS])
     assert result.exit_code == 1, result.output

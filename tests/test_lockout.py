@@ -9,8 +9,10 @@ two workers answering a burst of concurrent guesses (the client told apart by
 from __future__ import annotations
 
 import math
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
@@ -21,6 +23,8 @@ from storefront.storage import make_engine
 
 from .clickdb import fresh_postgres_database
 from .test_desk import PASSWORD, catalog_file, csrf_of, sign_in  # noqa: F401  (fixture)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class FakeClock:
@@ -44,7 +48,10 @@ def engine_url(request, tmp_path):
 
 
 def test_the_first_wait_comes_after_the_free_failures_then_doubles():
-    assert FREE == 3  # docs/desk.md: "after 3 wrong passwords from one address"
+    docs = " ".join((ROOT / "docs" / "desk.md").read_text(encoding="utf-8").split())
+    stated = re.search(r"a client gets (\d+) attempts; after the (\d+)\w+ wrong password", docs)
+    assert stated and int(stated[1]) == int(stated[2]) == FREE  # code and docs agree
+    assert "1 s, then 2 s, 4 s … up to 15 minutes" in docs
     assert [wait_after(n) for n in range(1, 8)] == [0, 0, 1, 2, 4, 8, 16]
     assert wait_after(100) == 900  # at most 15 minutes
 

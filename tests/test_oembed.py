@@ -141,7 +141,7 @@ def test_oembed_answers_a_rich_response_per_the_spec(client):
         "type": "rich",
         "title": "Genesis: the Story of Apollo 8",
         "author_name": "Robert Zimmerman",
-        "author_url": f"{BASE}/books/genesis",
+        "author_url": f"{BASE}/authors/robert-zimmerman",  # the author's page
         "provider_name": "Behind The Black Books",
         "provider_url": f"{BASE}/",
         "cache_age": 86400,

@@ -15,6 +15,7 @@ import pypdf
 import pypdfium2
 import pytest
 import zxingcpp
+from bs4 import BeautifulSoup
 from PIL import Image
 
 from storefront.catalog import load_catalog
@@ -76,7 +77,7 @@ def test_the_zip_holds_every_file_of_the_kit(example):
     slugs = [b.slug for b in catalog.books]
     assert files == {
         "README.txt",
-        *(f"cover-{s}.png" for s in slugs),
+        *(f"cover-{s}.jpg" for s in slugs),
         "photo-elena-marsh.png",
         "bio-elena-marsh.md",
         "facts.md",
@@ -90,8 +91,11 @@ def test_the_zip_holds_every_file_of_the_kit(example):
     author = catalog.authors[0]
     assert archive.read("press-kit/photo-elena-marsh.png") == author.photo.read_bytes()
     for slug in slugs:
-        cover = Image.open(io.BytesIO(archive.read(f"press-kit/cover-{slug}.png")))
-        assert cover.size == (1600, 2400) and cover.mode == "RGB"
+        cover = Image.open(io.BytesIO(archive.read(f"press-kit/cover-{slug}.jpg")))
+        assert (cover.format, cover.size, cover.mode) == ("JPEG", (1600, 2400), "RGB")
+        # The typographic cover (its navy ground at the corners), never a QR code.
+        assert cover.getpixel((5, 5)) == pytest.approx((20, 33, 61), abs=3)
+        assert not zxingcpp.read_barcodes(cover)
         pages, _ = pdf_text(archive.read(f"press-kit/press-sheet-{slug}.pdf"))
         assert pages == 1
     facts = json.loads(archive.read("press-kit/facts.json"))
@@ -145,6 +149,24 @@ def test_the_a4_sheet_is_one_page_too(example):
     assert pages == 1
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_the_authors_own_cover_is_sent_as_it_is(write_catalog, tmp_path, suffix):
+    from .conftest import MINIMAL_CATALOG
+
+    image = Image.new("RGB", (300, 450), (200, 40, 40))
+    out = io.BytesIO()
+    image.save(out, format="JPEG" if suffix == ".jpg" else "PNG")
+    (tmp_path / f"cover{suffix}").write_bytes(out.getvalue())
+    path = write_catalog(
+        MINIMAL_CATALOG.replace(
+            'authors = ["A. Writer"]', f'authors = ["A. Writer"]\ncover = "cover{suffix}"'
+        )
+    )
+    kit = build_press_kit(load_catalog(path), AT, Urls(BASE))
+    files = kit_files(kit, created=CREATED)
+    assert files[f"cover-first{suffix}"] == out.getvalue()
+
+
 # --------------------------------------------------------------------------- the kit
 
 
@@ -178,7 +200,9 @@ def test_a_long_short_bio_is_a_warning(write_catalog):
     assert "120 words" in warnings[0].message
 
 
-@pytest.mark.parametrize("value", ["press", "a@b", "a b@example.com", "<a@example.com>"])
+@pytest.mark.parametrize(
+    "value", ["press", "a@b", "a b@example.com", "<a@example.com>", "a?cc=b@example.com"]
+)
 def test_a_press_email_must_be_an_address(write_catalog, value):
     from storefront.catalog import CatalogError
 
@@ -222,3 +246,24 @@ def test_presskit_command_refuses_an_unknown_book(runner, tmp_path):
     result = runner.invoke(main, ["presskit", "nope", "--catalog", str(EXAMPLE)])
     assert result.exit_code == 2
     assert "no book 'nope'" in result.output and "lighthouse-almanac" in result.output
+
+
+def test_text_too_long_for_the_sheet_names_the_field(write_catalog, make_app):
+    from widgets.print import FlyerFitError
+
+    from .conftest import MINIMAL_CATALOG
+
+    long = " ".join(["A sentence of the blurb that goes on and on."] * 60)
+    path = write_catalog(
+        MINIMAL_CATALOG.replace(
+            'description = "A book for tests. It has two sentences."', f'description = "{long}"'
+        )
+    )
+    kit = build_press_kit(load_catalog(path), AT, Urls(BASE), "first")
+    with pytest.raises(FlyerFitError) as caught:
+        build_press_sheet(kit, "first", created=CREATED)
+    assert caught.value.field == "description"
+    response = make_app(CATALOG=str(path)).test_client().get("/books/first/press/sheet.pdf")
+    assert response.status_code == 422
+    message = BeautifulSoup(response.data, "html.parser").find("main").get_text()
+    assert "shorten the book's description" in message

@@ -47,6 +47,8 @@ from widgets.print.pieces import bookmark_sheet
 from widgets.textdir import text_direction
 from widgets.typefaces import font_set
 
+from .helpers import pdf_text
+
 DATA = Path(__file__).resolve().parent / "data" / "print" / "multiscript.toml"
 # The Arabic font is a file next to the catalog (a copy of DejaVu Sans: Amiri's
 # lam ligatures lose a letter in the PDF's text layer), Hebrew an installed family.
@@ -129,11 +131,6 @@ def shown_fields(catalog, slug: str, piece: str) -> list[tuple[str, str]]:
     if piece == "postcard":
         fields += [("campaign name", campaign.name)]
     return fields
-
-
-def pdf_text(data: bytes) -> str:
-    reader = pypdf.PdfReader(io.BytesIO(data))
-    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 _BFCHAR = re.compile(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
@@ -379,7 +376,7 @@ def test_three_co_authors_fit_the_600px_cover(catalog):
     book = replace(catalog.book("tsuki"), authors=("ROBERT ZIMMERMAN", "JANE DOE", "JOHN SMITH"))
     layout = cover_layout(book, font_set(catalog), strict=True)
     text = " ".join(line.text for line in layout["author_lines"])
-    assert text == "ROBERT ZIMMERMAN, JANE DOE, JOHN SMITH"
+    assert text == "ROBERT ZIMMERMAN, JANE DOE, AND JOHN SMITH"  # the credits rule
     assert len(layout["author_lines"]) >= 1
 
 

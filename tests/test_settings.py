@@ -204,13 +204,16 @@ def test_render_cache_evicts_the_least_recently_used():
 
     class NoCampaigns:
         campaigns = ()
+        version = "v1"
+
+    catalog = NoCampaigns()
 
     def get(key: str) -> bytes:
         def build():
             built.append(key)
             return key.encode(), "text/plain"
 
-        return cache.get(key, NoCampaigns(), at, build).body
+        return cache.get(key, catalog, at, build).body
 
     get("a")
     get("b")
@@ -219,6 +222,10 @@ def test_render_cache_evicts_the_least_recently_used():
     get("a")
     get("b")
     assert built == ["a", "b", "c", "b"]
+    # The cache keys by the catalog version itself: a new version renders anew.
+    catalog.version = "v2"
+    get("b")
+    assert built == ["a", "b", "c", "b", "b"]
 
 
 def test_no_storefront_setting_leaks_between_tests():

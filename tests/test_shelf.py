@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import extruct
 import pytest
-from bs4 import BeautifulSoup
 
 from storefront.catalog import CatalogError, load_catalog
+
+from .helpers import book, catalog_toml, edition, html_of, offer
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*/catalog.toml"))
@@ -18,92 +18,56 @@ ZIMMERMAN = ROOT / "examples" / "zimmerman" / "catalog.toml"
 IN_SALE = datetime(2026, 12, 22, 12, tzinfo=UTC)  # the Genesis sale runs 21-27 December
 
 # A fictional trilogy by two authors: positions given out of file order.
-SERIES = """
-[site]
-title = "Two Writers"
-author = "A. Writer"
+ANN = {
+    "slug": "ann",
+    "name": "Ann Writer",
+    "bio": "Writes trilogies.",
+    "links": ["https://ann.example/", "https://social.example/@ann"],
+}
+BO = {"slug": "bo", "name": "Bo Other", "bio": "Writes one-offs."}
+MIDDLE_SALE = {
+    "slug": "middle-sale",
+    "name": "Middle sale",
+    "starts": date(2026, 12, 1),
+    "ends": date(2026, 12, 31),
+    "sale_price": "1.99",
+    "books": ["two"],
+}
 
-[[vendors]]
-slug = "shop"
-name = "The Shop"
 
-[[authors]]
-slug = "ann"
-name = "Ann Writer"
-bio = "Writes trilogies."
-links = ["https://ann.example/", "https://social.example/@ann"]
-
-[[authors]]
-slug = "bo"
-name = "Bo Other"
-bio = "Writes one-offs."
-{books}
-[[campaigns]]
-slug = "middle-sale"
-name = "Middle sale"
-starts = 2026-12-01
-ends = 2026-12-31
-sale_price = "1.99"
-books = ["two"]
-"""
-BOOK = """
-[[books]]
-slug = "{slug}"
-title = "{title}"
-authors = ["{name}"]
-{extra}
-description = "A test book."
-[[books.editions]]
-format = "ebook"
-[[books.editions.offers]]
-vendor = "shop"
-url = "https://shop.example/{slug}"
-price = "{price}"
-currency = "USD"
-"""
+def shelf_book(slug: str, title: str, name: str, price: str, **fields) -> dict:
+    ebook = edition("ebook", offer("shop", f"https://shop.example/{slug}", price))
+    return book(slug, title, ebook, authors=[name], description="A test book.", **fields)
 
 
 def series_catalog() -> str:
-    books = [
-        (
-            "three",
-            "Third",
-            "Ann Writer",
-            'by = ["ann"]\nseries = {{ name = "The Ring", position = 3 }}',
-            "7.00",
+    ring = "The Ring"
+    return catalog_toml(
+        shelf_book(
+            "three", "Third", "Ann Writer", "7.00", by=["ann"], series={"name": ring, "position": 3}
         ),
-        (
-            "one",
-            "First",
-            "Ann Writer",
-            'series = {{ name = "The Ring", position = 1 }}\nyear = 2001',
-            "5.00",
+        shelf_book(
+            "one", "First", "Ann Writer", "5.00", series={"name": ring, "position": 1}, year=2001
         ),
-        ("two", "Second", "Ann Writer", 'series = {{ name = "The Ring", position = 2 }}', "6.00"),
-        ("solo", "Alone", "Bo Other", "published = 2020-05-01", "4.00"),
-    ]
-    text = "".join(
-        BOOK.format(slug=s, title=t, name=n, extra=e.replace("{{", "{").replace("}}", "}"), price=p)
-        for s, t, n, e, p in books
+        shelf_book("two", "Second", "Ann Writer", "6.00", series={"name": ring, "position": 2}),
+        shelf_book("solo", "Alone", "Bo Other", "4.00", published=date(2020, 5, 1)),
+        site={"title": "Two Writers", "author": "A. Writer", "timezone": None},
+        vendors=[{"slug": "shop", "name": "The Shop"}],
+        authors=[ANN, BO],
+        campaigns=[MIDDLE_SALE],
     )
-    return SERIES.format(books=text)
 
 
 @pytest.fixture
 def series_client(make_app, write_catalog, clock):
     clock.set(datetime(2026, 12, 10, tzinfo=UTC))
-    return make_app(CATALOG=str(write_catalog(textwrap.dedent(series_catalog())))).test_client()
+    return make_app(CATALOG=str(write_catalog(series_catalog()))).test_client()
 
 
 @pytest.fixture
 def zimmerman(make_app, clock):
     clock.set(IN_SALE)
     return make_app(CATALOG=str(ZIMMERMAN)).test_client()
-
-
-def soup(response) -> BeautifulSoup:
-    assert response.status_code == 200, response.data[:300]
-    return BeautifulSoup(response.data, "html.parser")
 
 
 def json_ld(response) -> list[dict]:
@@ -117,9 +81,9 @@ def test_every_example_catalog_loads_without_warnings():
         assert len(catalog.books) >= 2
         assert catalog.warnings == ()
         # No invented prices or ids: every offer leads to the store's search, no price.
-        for offer in (o for b in catalog.books for o in b.offers):
-            assert "search" in offer.url or "/s?" in offer.url or "/s/" in offer.url, offer.url
-            assert offer.price is None or offer.book == "genesis"
+        for each in (o for b in catalog.books for o in b.offers):
+            assert "search" in each.url or "/s?" in each.url or "/s/" in each.url, each.url
+            assert each.price is None or each.book == "genesis"
 
 
 def test_example_books_point_at_their_author():
@@ -135,7 +99,7 @@ def test_example_books_point_at_their_author():
 
 
 def test_an_unknown_author_slug_is_one_clear_error(write_catalog):
-    text = textwrap.dedent(series_catalog()).replace('by = ["ann"]', 'by = ["anne"]')
+    text = series_catalog().replace('by = ["ann"]', 'by = ["anne"]')
     with pytest.raises(CatalogError) as info:
         load_catalog(write_catalog(text))
     assert "unknown author 'anne'" in str(info.value)
@@ -143,7 +107,7 @@ def test_an_unknown_author_slug_is_one_clear_error(write_catalog):
 
 
 def test_books_without_by_are_matched_by_name(write_catalog):
-    catalog = load_catalog(write_catalog(textwrap.dedent(series_catalog())))
+    catalog = load_catalog(write_catalog(series_catalog()))
     assert {b.slug: b.by for b in catalog.books} == {
         "three": ("ann",),
         "one": ("ann",),
@@ -154,7 +118,7 @@ def test_books_without_by_are_matched_by_name(write_catalog):
 
 
 def test_front_page_is_the_shelf_grouped_by_series_with_live_prices(series_client):
-    page = soup(series_client.get("/"))
+    page = html_of(series_client.get("/"))
     sections = page.select("section.shelf-section")
     ring = [li["data-book"] for li in sections[0].select("li[data-book]")]
     assert ring == ["one", "two", "three"]  # reading order, not file order
@@ -172,7 +136,7 @@ def test_front_page_is_the_shelf_grouped_by_series_with_live_prices(series_clien
 
 
 def test_author_page_lists_only_their_books(series_client):
-    page = soup(series_client.get("/authors/bo"))
+    page = html_of(series_client.get("/authors/bo"))
     assert [li["data-book"] for li in page.select("li[data-book]")] == ["solo"]
     assert page.h1.get_text() == "Bo Other"
     assert series_client.get("/authors/nobody").status_code == 404
@@ -180,7 +144,7 @@ def test_author_page_lists_only_their_books(series_client):
 
 def test_series_page_in_reading_order(series_client):
     response = series_client.get("/series/the-ring")
-    page = soup(response)
+    page = html_of(response)
     assert [li["data-book"] for li in page.select("li[data-book]")] == ["one", "two", "three"]
     numbers = [p.get_text() for p in page.select(".series-number")]
     assert numbers == [f"Book {n} of The Ring" for n in (1, 2, 3)]
@@ -196,16 +160,16 @@ def test_series_page_in_reading_order(series_client):
 
 def test_book_page_shows_its_place_previous_next_and_more_by(series_client):
     response = series_client.get("/books/two")
-    page = soup(response)
+    page = html_of(response)
     nav = page.select_one("nav.series-nav")
     assert nav.select_one(".series-number").get_text(" ", strip=True) == "Book 2 of The Ring"
     assert nav.select_one('a[rel="prev"]')["href"] == "/books/one"
     assert nav.select_one('a[rel="next"]')["href"] == "/books/three"
     more = [a["href"] for a in page.select(".more-by a")]
     assert set(more) == {"/books/one", "/books/three"}
-    first = soup(series_client.get("/books/one")).select_one("nav.series-nav")
+    first = html_of(series_client.get("/books/one")).select_one("nav.series-nav")
     assert first.select_one('a[rel="prev"]') is None
-    assert soup(series_client.get("/books/solo")).select_one("nav.series-nav") is None
+    assert html_of(series_client.get("/books/solo")).select_one("nav.series-nav") is None
 
 
 def test_json_ld_person_bookseries_and_itemlist(series_client):
@@ -225,7 +189,7 @@ def test_json_ld_person_bookseries_and_itemlist(series_client):
 
 
 def test_single_author_store_uses_the_site_author(client):
-    page = soup(client.get("/"))
+    page = html_of(client.get("/"))
     assert page.select("li[data-book]")
     person = next(d for d in json_ld(client.get("/")) if d["@type"] == "Person")
     assert person["name"] == "Robert Zimmerman"
@@ -233,7 +197,7 @@ def test_single_author_store_uses_the_site_author(client):
 
 
 def test_example_shelf_shows_the_genesis_sale_only_on_genesis(zimmerman):
-    page = soup(zimmerman.get("/"))
+    page = html_of(zimmerman.get("/"))
     books = {li["data-book"]: li for li in page.select("li[data-book]")}
     assert set(books) == {"genesis", "leaving-earth", "universe-in-a-mirror", "conscious-choice"}
     assert books["genesis"].select_one(".banner.sale")
@@ -244,7 +208,7 @@ def test_example_shelf_shows_the_genesis_sale_only_on_genesis(zimmerman):
 
 def test_shelf_card_tracks_src_shelf_and_is_cached(series_client):
     response = series_client.get("/embed/shelf?series=the-ring")
-    page = soup(response)
+    page = html_of(response)
     hrefs = [a["href"] for a in page.select("a.buy")]
     assert len(hrefs) == 3 and all("src=shelf" in h and "/go/" in h for h in hrefs)
     assert "frame-ancestors" in response.headers["Content-Security-Policy"]
@@ -260,6 +224,6 @@ def test_shelf_card_tracks_src_shelf_and_is_cached(series_client):
 
 def test_pages_link_the_feed_and_favicon(series_client):
     for url in ("/", "/books/one", "/series/the-ring", "/authors/ann"):
-        page = soup(series_client.get(url))
+        page = html_of(series_client.get(url))
         assert page.select_one('link[rel="alternate"][type="application/atom+xml"]')["href"]
         assert page.select_one('link[rel="icon"]')["href"] == "/favicon.ico"

@@ -7,9 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pypdf
-import pypdfium2
 import pytest
-import zxingcpp
 
 from storefront.catalog import load_catalog
 from storefront.cli import main
@@ -17,25 +15,12 @@ from storefront.urls import Urls
 from widgets.print import FlyerError
 from widgets.print.backlist import build_backlist
 
+from .helpers import pdf_text, qr_texts
+
 ROOT = Path(__file__).resolve().parent.parent
 ZIMMERMAN = ROOT / "examples" / "zimmerman" / "catalog.toml"
 AT = datetime(2026, 11, 25, 12, tzinfo=UTC)
 BASE = "https://books.example.org"
-
-
-def qr_codes(pdf: bytes) -> list[str]:
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        image = document[0].render(scale=150 / 72).to_pil()
-    finally:
-        document.close()
-    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
-    # Top to bottom, as the rows are printed.
-    return [r.text for r in sorted(found, key=lambda r: r.position.top_left.y)]
-
-
-def text(pdf: bytes) -> str:
-    return " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +32,8 @@ def test_every_book_on_one_page_with_a_tracked_qr_code(catalog):
     pdf = build_backlist(catalog, urls=Urls(BASE), at=AT)
     assert len(pypdf.PdfReader(io.BytesIO(pdf)).pages) == 1
     order = ["conscious-choice", "universe-in-a-mirror", "leaving-earth", "genesis"]
-    assert qr_codes(pdf) == [f"{BASE}/go/{slug}?src=sheet" for slug in order]
-    words = text(pdf)
+    assert qr_texts(pdf)[0] == [f"{BASE}/go/{slug}?src=sheet" for slug in order]
+    words = pdf_text(pdf)
     for title in ("Leaving Earth", "The Universe in a Mirror", "Conscious Choice", "Genesis"):
         assert title in words
     assert "Hardcover" in words and "Amazon" in words
@@ -56,9 +41,9 @@ def test_every_book_on_one_page_with_a_tracked_qr_code(catalog):
 
 def test_the_bookstore_edition_leaves_amazon_out(catalog):
     pdf = build_backlist(catalog, urls=Urls(BASE), at=AT, bookstore=True)
-    words = text(pdf)
+    words = pdf_text(pdf)
     assert "Amazon" not in words and "Barnes & Noble" in words
-    assert len(qr_codes(pdf)) == 4
+    assert len(qr_texts(pdf)[0]) == 4
 
 
 def test_an_unknown_series_is_a_clear_error(catalog):
@@ -71,7 +56,7 @@ def test_backlist_command(runner, tmp_path):
     args = ["backlist", "--catalog", str(ZIMMERMAN), "--base-url", BASE, "-o", str(out)]
     result = runner.invoke(main, [*args, "--size", "a4"])
     assert result.exit_code == 0, result.output
-    assert len(qr_codes(out.read_bytes())) == 4
+    assert len(qr_texts(out.read_bytes())[0]) == 4
     box = pypdf.PdfReader(out).pages[0].mediabox
     assert round(float(box.width)) == 595  # A4
     bad = runner.invoke(main, [*args, "--series", "nope"])

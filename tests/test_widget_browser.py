@@ -29,7 +29,7 @@ PHOENIX = ZoneInfo("America/Phoenix")
 QUIET_DAY = datetime(2026, 11, 25, 12, 0, tzinfo=PHOENIX)
 SALE_DAY = datetime(2026, 12, 22, 10, 0, tzinfo=PHOENIX)
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
-WIDTHS = {"card": 480, "banner": 760, "compact": 300, "support": 420}
+WIDTHS = {"card": 480, "banner": 760, "compact": 300, "support": 420, "signup": 420}
 RED, YELLOW = "rgb(255, 0, 0)", "rgb(255, 255, 0)"
 # Every element's colours, to compare two renderings of a card.
 COLOURS_JS = """(root) => [root, ...root.querySelectorAll('*')].map((el) => {

@@ -136,11 +136,17 @@ def render_card_page(
 ) -> str:
     """Render the self-contained iframe page: the card, its CSS and the card's script."""
     card = render_card(view, layout, theme, options, page=True)
+    urls = view.urls
     return render(
         "cards/page.html",
         book=view.book,
         site=view.site,
         card=card,
+        # oEmbed discovery, so a blog embeds this very card when its URL is pasted
+        # (the app answers it; a static export has no oEmbed file per card).
+        oembed=None
+        if urls.static_files
+        else urls.oembed(urls.embed(view.book.slug, layout=layout, theme=theme)),
         css=Markup(page_css()),
         script=Markup(resize_script()),
     )
@@ -197,9 +203,12 @@ def card_page_csp(base_url: str, frame_ancestors: tuple[str, ...]) -> str:
     if parts.scheme and parts.netloc:
         images = f"'self' {parts.scheme}://{parts.netloc} data:"
         media = f"'self' {parts.scheme}://{parts.netloc}"
+    # The sign-up form posts to the app, by fetch() from the card's script or as a form;
+    # in a sandbox the frame's origin is opaque, so the app is named, not 'self'.
+    app = media
     return (
-        f"default-src 'none'; img-src {images}; media-src {media}; "
+        f"default-src 'none'; img-src {images}; media-src {media}; connect-src {app}; "
         f"style-src {csp_hash(page_css())}; "
-        f"script-src {csp_hash(resize_script())}; base-uri 'none'; form-action 'none'; "
+        f"script-src {csp_hash(resize_script())}; base-uri 'none'; form-action {app}; "
         f"frame-ancestors {' '.join(frame_ancestors) or '*'}"
     )

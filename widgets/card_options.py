@@ -39,19 +39,19 @@ class CardOptions:
 
 def card_layout(value: str | None) -> str:
     """Validate a layout name (empty: the default ``card``)."""
-    if not value:
-        return DEFAULT_LAYOUT
-    if value not in LAYOUTS:
-        raise CardOptionError(f"layout '{value}' is not one of: {', '.join(LAYOUTS)}")
-    return value
+    return _choice("layout", value, LAYOUTS, DEFAULT_LAYOUT)
 
 
 def card_theme(value: str | None) -> str:
     """Validate a theme name (empty: the default ``light``)."""
+    return _choice("theme", value, THEMES, DEFAULT_THEME)
+
+
+def _choice(what: str, value: str | None, allowed: tuple[str, ...], default: str) -> str:
     if not value:
-        return DEFAULT_THEME
-    if value not in THEMES:
-        raise CardOptionError(f"theme '{value}' is not one of: {', '.join(THEMES)}")
+        return default
+    if value not in allowed:
+        raise CardOptionError(f"{what} '{value}' is not one of: {', '.join(allowed)}")
     return value
 
 

@@ -153,6 +153,17 @@ STYLES: dict[str, str] = {
     "address": "display:block;margin:4px 0 0;font-style:normal;font-size:14px;color:{ink}",
     # Shown by the card's script where a sandbox blocks the new tab (iframe only).
     "blocked": "display:block;margin:6px 0 0;font-size:13px;color:{ink};overflow-wrap:anywhere",
+    # The reader list's form (the `signup` layout; class mode only: a pasted snippet links).
+    "signup": "display:block;margin:12px 0 0;padding:0;border:0",
+    "signup-label": "display:block;margin:0 0 8px;font-size:14px;font-weight:600;color:{ink}",
+    "signup-input": (
+        "display:block;box-sizing:border-box;width:100%;min-height:36px;margin:4px 0 0;"
+        "padding:6px 8px;border:1px solid {muted};border-radius:6px;background:{paper};"
+        f"color:{{ink}};font-family:{_SANS};font-size:16px;font-weight:400"
+    ),
+    "signup-topics": "display:block;margin:0 0 4px;padding:0;border:0;font-size:14px;color:{ink}",
+    "signup-answer": "display:block;margin:8px 0 0;font-size:14px;font-weight:600;color:{ink}",
+    "hp": "position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden",
     "vh": (
         "position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;"
         "clip:rect(0,0,0,0);white-space:nowrap;border:0"
@@ -210,7 +221,8 @@ INLINE_STYLES: dict[str, str] = {
 
 # Only in class mode: interaction states that an inline style cannot express.
 _EXTRA_CSS = (
-    ".sf a:focus-visible{{outline:3px solid {focus};outline-offset:2px}}"
+    ".sf a:focus-visible,.sf input:focus-visible,.sf button:focus-visible"
+    "{{outline:3px solid {focus};outline-offset:2px}}"
     ".sf-buy:hover{{background:{accent};color:{accent-ink}}}"
     ".sf-buy-preferred:hover{{background:{ink};border-color:{ink};color:{paper}}}"
 )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from storefront.catalog import Book, Catalog
+from storefront.catalog import shelf as cs
 from storefront.templating import render
 from storefront.urls import Urls
 
@@ -28,7 +29,7 @@ from .cover import COVER_HEIGHT, COVER_WIDTH
 OEMBED_VERSION = "1.0"
 CACHE_AGE = 86400  # the html holds no price (the iframe does): a day is safe
 # Preferred width per layout.
-WIDTHS = {"card": 480, "banner": 720, "compact": 300, "support": 420}
+WIDTHS = {"card": 480, "banner": 720, "compact": 300, "support": 420, "signup": 420}
 # The height each layout needs from a width up: measured in Chromium with the built-in
 # catalog on its tallest day (a sale line, or the fund-raiser's message), rounded up.
 # A card with more text sends its real height (widget.js, wp-embed.js resize the frame).
@@ -46,6 +47,7 @@ HEIGHTS: dict[str, tuple[tuple[int, int], ...]] = {
     ),
     "compact": ((280, 410), (300, 390), (360, 370), (480, 350)),
     "banner": ((280, 270), (300, 230), (420, 190), (500, 150)),
+    "signup": ((280, 560), (300, 540), (360, 500), (420, 470), (500, 440)),
     "support": (
         (280, 750),
         (300, 730),
@@ -165,6 +167,12 @@ def card_size(
     return name, Size(width, height, max_w, max_h)
 
 
+def author_url(catalog: Catalog, book: Book, urls: Urls) -> str:
+    """The page of ``book``'s (first) author: oEmbed's ``author_url``, as the spec means it."""
+    who = cs.book_authors(catalog, book)
+    return urls.author(who[0].slug, absolute=True) if who else urls.book(book.slug, absolute=True)
+
+
 def build_oembed(
     catalog: Catalog,
     book: Book,
@@ -191,7 +199,7 @@ def build_oembed(
         "type": "rich",
         "title": title,
         "author_name": ", ".join(book.authors),
-        "author_url": urls.book(book.slug, absolute=True),
+        "author_url": author_url(catalog, book, urls),
         "provider_name": site.title,
         "provider_url": urls.index(absolute=True),
         "cache_age": CACHE_AGE,

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from storefront.catalog import Catalog
 from storefront.presentation import BookView
+from storefront.presentation_shelf import present_shelf
 from storefront.templating import render
 from storefront.urls import Urls
 from widgets.shelf import render_shelf_page, shelf_nav
@@ -25,4 +26,4 @@ def render_book_page(view: BookView) -> str:
 
 def render_index(catalog: Catalog, at: datetime, urls: Urls) -> str:
     """Render the front page: the author's shelf (``widgets.shelf``)."""
-    return render_shelf_page(catalog, at, urls)
+    return render_shelf_page(present_shelf(catalog, at, urls))

@@ -1,6 +1,7 @@
 """The shelf's HTML: the front page, author and series pages, and the shelf card.
 
-Plain functions of (catalog, clock, urls): the views cache what they return.
+Plain functions of a presented shelf (:func:`storefront.presentation_shelf.present_shelf`,
+which answers None for an unknown author or series): the views cache what they return.
 """
 
 from __future__ import annotations
@@ -45,77 +46,48 @@ def shelf_nav(view: BookView) -> ShelfNav:
     return ShelfNav(n, who, cs.more_by(catalog, book), tuple(data))
 
 
-def render_shelf_page(
-    catalog: Catalog,
-    at: datetime,
-    urls: Urls,
-    *,
-    author: str | None = None,
-    series: str | None = None,
-) -> str | None:
-    """The front page (no argument), an author's page or a series page; None: unknown slug."""
-    shelf = ps.present_shelf(catalog, at, urls, author_slug=author, series_slug=series)
-    if shelf is None:
-        return None
-    kind = "series" if series else "author" if author else "index"
+def render_shelf_page(shelf: ps.ShelfView) -> str:
+    """The front page (``kind`` index), an author's page or a series page."""
+    site = shelf.catalog.site
     first = shelf.authors[0] if shelf.authors else None
     description = (
         f"{shelf.title}: the books in reading order"
-        if kind == "series"
-        else (first.bio if kind == "author" and first else "") or catalog.site.description
+        if shelf.kind == "series"
+        else (first.bio if shelf.kind == "author" and first else "") or site.description
     )
     return render(
-        "books/index.html" if kind == "index" else "shelf/page.html",
+        "books/index.html" if shelf.kind == "index" else "shelf/page.html",
         shelf=shelf,
-        kind=kind,
-        several=len(catalog.authors) > 1,
+        kind=shelf.kind,
+        several=len(shelf.catalog.authors) > 1,
         description=description,
-        site=catalog.site,
-        urls=urls,
+        site=site,
+        urls=shelf.urls,
     )
 
 
-def render_shelf_card(
-    catalog: Catalog,
-    at: datetime,
-    urls: Urls,
-    *,
-    author: str | None = None,
-    series: str | None = None,
-    fragment: bool = False,
-) -> str | None:
+def render_shelf_card(shelf: ps.ShelfView, *, fragment: bool = False) -> str:
     """The shelf card's page for an iframe (or, ``fragment``, its markup and style alone).
 
-    Several books; buy links are tracked with ``src=shelf``.
+    Several books; present the shelf with ``src="shelf"`` so buy links say so.
     """
-    shelf = ps.present_shelf(catalog, at, urls, author_slug=author, series_slug=series, src="shelf")
-    if shelf is None:
-        return None
     template = "shelf/fragment.html" if fragment else "shelf/card.html"
     # Trusted constants (their hashes are in the CSP): inserted as written, not escaped.
     css, script = Markup(CARD_CSS), Markup(resize_script())
-    return render(template, shelf=shelf, site=catalog.site, urls=urls, css=css, script=script)
+    return render(
+        template, shelf=shelf, site=shelf.catalog.site, urls=shelf.urls, css=css, script=script
+    )
 
 
-def render_shelf_snippet(
-    catalog: Catalog,
-    at: datetime,
-    urls: Urls,
-    *,
-    author: str | None = None,
-    series: str | None = None,
-) -> str | None:
+def render_shelf_snippet(shelf: ps.ShelfView) -> str:
     """The shelf card as static HTML with inline styles and no script (WordPress Custom HTML)."""
-    shelf = ps.present_shelf(catalog, at, urls, author_slug=author, series_slug=series, src="shelf")
-    if shelf is None:
-        return None
-    tz, locale = catalog.site.tz, catalog.site.locale
+    tz, locale = shelf.catalog.site.tz, shelf.catalog.site.locale
     until = shelf.valid_until
     return render(
         "shelf/snippet.html",
         shelf=shelf,
-        urls=urls,
-        generated=format_day(at, tz, locale),
+        urls=shelf.urls,
+        generated=format_day(shelf.at, tz, locale),
         valid_until=format_day(until, tz, locale) if until else None,
     )
 

@@ -56,16 +56,13 @@ def render_sitemap(catalog: Catalog, at: datetime, urls: Urls, edited: datetime)
         ET.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = when.isoformat(timespec="seconds")
 
     add(urls.index(absolute=True), catalog.books)
-    if len(catalog.authors) > 1:
-        for a in catalog.authors:
-            add(urls.author(a.slug, absolute=True), cs.books_by(catalog, a.slug))
+    for a in cs.authors(catalog):  # every author page, the site's author alone included
+        add(urls.author(a.slug, absolute=True), cs.books_by(catalog, a.slug))
     for s in cs.all_series(catalog):
         add(urls.series(s.slug, absolute=True), s.books)
     for b in catalog.books:
         add(urls.book(b.slug, absolute=True), (b,))
-    add(urls.press(absolute=True), catalog.books)
-    for b in catalog.books:
-        add(urls.press(b.slug, absolute=True), (b,))
+    add(urls.press(absolute=True), catalog.books)  # each book's kit is linked from it
     return _xml(root)
 
 

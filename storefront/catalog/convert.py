@@ -109,9 +109,9 @@ def http_url(value: Any, path: str) -> str:
     return result
 
 
-_EMAIL = re.compile(
-    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+# The local part people use (no "?" or "&": it goes into a mailto: link as it is).
+_EMAIL = re.compile(rf"^[A-Za-z0-9._%+-]+@{_LABEL}(?:\.{_LABEL})+$")
 
 
 def email(value: Any, path: str) -> str:
@@ -159,7 +159,12 @@ def decimal(value: Any, path: str) -> Decimal:
     if isinstance(value, bool):
         raise Invalid("expected a number, got a boolean")
     if isinstance(value, int | Decimal):
-        return Decimal(value)
+        # TOML's bare floats arrive as Decimal read from the source text (parse_float=Decimal):
+        # `2.99` is exactly 2.99. Its `nan` and `inf` are refused like the strings.
+        number = Decimal(value)
+        if not number.is_finite():
+            raise Invalid(f"'{value}' is not a finite number")
+        return number
     if isinstance(value, str):
         try:
             number = Decimal(value.strip())
@@ -179,16 +184,26 @@ def isbn(value: Any, path: str) -> str:
     digits = text(value, path).replace("-", "").replace(" ", "")
     if len(digits) == 13 and digits.isdigit():
         total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits[:12]))
-        if (10 - total % 10) % 10 != int(digits[12]):
-            raise Invalid(f"'{value}' has a wrong check digit")
+        check = str((10 - total % 10) % 10)
+        if check != digits[12]:
+            raise Invalid(_wrong_check_digit(value, digits[12], check))
         return digits
     if len(digits) == 10 and digits[:9].isdigit() and (digits[9].isdigit() or digits[9] in "Xx"):
         total = sum((10 - i) * int(d) for i, d in enumerate(digits[:9]))
-        last = 10 if digits[9] in "Xx" else int(digits[9])
-        if (total + last) % 11:
-            raise Invalid(f"'{value}' has a wrong check digit")
+        check = (11 - total % 11) % 11
+        expected = "X" if check == 10 else str(check)
+        if expected != digits[9].upper():
+            raise Invalid(_wrong_check_digit(value, digits[9], expected))
         return digits.upper()
     raise Invalid(f"'{value}' is not an ISBN-10 or ISBN-13")
+
+
+def _wrong_check_digit(value: Any, found: str, expected: str) -> str:
+    return (
+        f"'{value}' has a wrong check digit: the last character is {found}, but the digits "
+        f"before it make it {expected} (a typo in those digits gives the same error: copy the "
+        "ISBN from the book's imprint page)"
+    )
 
 
 def language(value: Any, path: str) -> str:

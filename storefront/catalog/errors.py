@@ -11,10 +11,12 @@ class CatalogProblem:
     line: int | None
     path: str
     message: str
+    excerpt: str = ""  # lines shown under the message: the source line and a caret
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        head = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return f"{head}\n{self.excerpt}" if self.excerpt else head
 
 
 class CatalogError(Exception):

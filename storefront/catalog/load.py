@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import tomllib
 from collections.abc import Iterator
 from decimal import Decimal
@@ -15,6 +14,7 @@ from .lines import build_line_map
 from .model import Catalog
 from .nesting import MAX_NESTING, too_deep_line
 from .reader import CatalogReader
+from .syntax import syntax_problem
 
 _TOO_DEEP = f"values nested too deeply (more than {MAX_NESTING} levels of [ ] or {{ }})"
 
@@ -34,13 +34,7 @@ def parse_catalog(text: str, path: Path) -> Catalog:
     except RecursionError:  # the scan above should make this unreachable: still no traceback
         raise CatalogError([CatalogProblem(path.name, None, "", _TOO_DEEP)]) from None
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", message)
-        line = int(m.group(1)) if m else None
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
-        raise CatalogError(
-            [CatalogProblem(path.name, line, "", f"TOML syntax error: {message}")]
-        ) from None
+        raise CatalogError([syntax_problem(path.name, text, str(exc))]) from None
     version = hashlib.sha256(text.encode()).hexdigest()[:16]
     return CatalogReader(path, data, build_line_map(text)).read(version)
 

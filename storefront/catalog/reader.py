@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -260,7 +260,13 @@ class CatalogReader:
         if -amount.as_tuple().exponent > places and amount != amount.quantize(
             Decimal(1).scaleb(-places)
         ):
-            self.v.error(path, f"'{amount}' has more than {places} decimals for {currency}")
+            step = Decimal(1).scaleb(-places)
+            down, up = (amount.quantize(step, rounding=r) for r in (ROUND_FLOOR, ROUND_CEILING))
+            self.v.error(
+                path,
+                f"'{amount}' has more than {places} decimals for {currency}: "
+                f'write {path.rsplit(".", 1)[-1]} = "{down}" or "{up}"',
+            )
             return False
         return True
 

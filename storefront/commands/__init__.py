@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..catalog import Book, Catalog, CatalogError, load_catalog
 from ..state import parse_now
+
+if TYPE_CHECKING:
+    from ..urls import Urls
 
 CATALOG_HELP = "Catalog TOML file (default: $STOREFRONT_CATALOG or the built-in catalog)."
 
@@ -77,6 +81,62 @@ def public_base_url(value: str | None, catalog: Catalog) -> str:
             raise click.BadParameter(f"'{value}' is not an http(s) URL", param_hint="--base-url")
         return value
     return catalog.site.base_url or DEFAULT_BASE_URL
+
+
+def public_urls(value: str | None, catalog: Catalog, local_warning: str) -> Urls:
+    """The :class:`Urls` of :func:`public_base_url`; warn when they are only this machine's.
+
+    ``local_warning`` names what would point at the local address ("buy links and the
+    QR code point at {url}") and may use ``{url}``.
+    """
+    from ..urls import DEFAULT_BASE_URL, Urls
+
+    url = public_base_url(value, catalog)
+    if url == DEFAULT_BASE_URL:
+        click.echo(f"warning: {local_warning.format(url=url)}", err=True)
+    return Urls(url)
+
+
+def write_output(target: Path, data: bytes) -> None:
+    """Write ``data`` next to ``target`` and rename (a reader never sees half a file); say so.
+
+    A missing folder or a file that cannot be written is a clean error, not a traceback.
+    """
+    from ..files import write_atomic
+
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.ClickException(f"folder '{folder}' does not exist")
+    try:
+        write_atomic(target, data, mode=0o644)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write '{target}': {exc.strerror or exc}") from None
+    click.echo(f"Wrote {target} ({len(data):,} bytes)")
+
+
+def instance_note(verb: str, folder: Path, what: str = "") -> None:
+    """Name the instance folder a command read or wrote, on standard error.
+
+    The default folder is ``./instance`` of the working directory: a command run
+    from another folder reads or writes another one, so every command says which.
+    """
+    how = "set by STOREFRONT_INSTANCE_PATH" if _instance_env() else "./instance of this folder"
+    click.echo(f"{verb} the instance folder {folder}{what} ({how})", err=True)
+
+
+def _instance_env() -> bool:
+    import os
+
+    return bool(os.environ.get("STOREFRONT_INSTANCE_PATH"))
+
+
+def warn_if_proof(urls) -> None:
+    """Say in one line (standard error) why the pieces about to be built are marked PROOF."""
+    from ..urls import print_proof
+
+    proof = print_proof(urls.base_url)
+    if proof is not None:
+        click.echo(f"warning: {proof.warning}", err=True)
 
 
 def find_book(catalog: Catalog, slug: str) -> Book:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,5 +42,11 @@ def set_password() -> None:
     except (SQLAlchemyError, StorageError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise click.ClickException(f"cannot keep the password in the database: {first}") from None
-    click.echo(f"Desk password set (in {store.where}). Sign in at /admin/login.")
+    folder = Path(instance)
+    click.echo(
+        f"Desk password set in the instance folder {folder} ({store.where}). "
+        "Sign in at /admin/login of a server that uses this database: `storefront serve` run "
+        f"from {folder.parent}, or with STOREFRONT_INSTANCE_PATH={folder} "
+        "(or the same STOREFRONT_DATABASE_URL)."
+    )
     store.engine.dispose()

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..files import write_atomic
 from ..urls import FLYER_SIZES, Urls
 from . import (
     base_url_option,
@@ -15,6 +14,8 @@ from . import (
     open_catalog,
     public_base_url,
     resolve_now,
+    warn_if_proof,
+    write_output,
 )
 
 
@@ -31,7 +32,8 @@ from . import (
 @click.option("--bookstore", is_flag=True, help="The bookstore edition: without Amazon.")
 @click.option("--size", type=click.Choice(FLYER_SIZES), default="letter", show_default=True)
 @base_url_option(
-    "Public URL the QR codes point at (default: $STOREFRONT_BASE_URL or site.base_url)."
+    "Public URL the QR codes point at (default: $STOREFRONT_BASE_URL or site.base_url; "
+    "without one the sheet is marked PROOF)."
 )
 @catalog_option
 @now_option
@@ -42,14 +44,11 @@ def backlist(output, series, bookstore, size, base_url, catalog_path, now) -> No
 
     catalog = open_catalog(catalog_path)
     urls = Urls(public_base_url(base_url, catalog))
+    warn_if_proof(urls)
     try:
         data = build_backlist(
             catalog, urls=urls, series=series, bookstore=bookstore, size=size, at=resolve_now(now)
         )
     except FlyerError as exc:
         raise click.ClickException(str(exc)) from None
-    try:
-        write_atomic(output, data, mode=0o644)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write '{output}': {exc.strerror or exc}") from None
-    click.echo(f"Wrote {output} ({len(data):,} bytes)")
+    write_output(output, data)

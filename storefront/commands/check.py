@@ -37,3 +37,28 @@ def check(catalog_path: Path | None) -> None:
         f"{len(catalog.vendors)} vendor(s), {len(catalog.campaigns)} campaign(s), "
         f"{len(catalog.support)} support method(s)); version {catalog.version}"
     )
+    line = reader_list_line()
+    click.echo(line)
+    if line.startswith("readers: the sign-up form is shown") and not catalog.site.postal_address:
+        click.echo(
+            "warning: site.postal_address: the reader list is on, but the catalog has no "
+            "postal address; US law (CAN-SPAM) asks for one at the foot of every announcement",
+            err=True,
+        )
+
+
+def reader_list_line() -> str:
+    """Whether the sign-up form is shown, and why not (a bad mail setting fails here)."""
+    from ..app import DEFAULTS
+    from ..mail.settings import mail_settings, missing_settings
+    from ..settings import instance_folder, load_settings
+
+    config = load_settings(DEFAULTS, instance_folder())
+    mail = mail_settings(config)  # a MailSettingsError is one line and exit 1
+    if mail is None:
+        unset = " and ".join(missing_settings(config))
+        return f"readers: the sign-up form is hidden: {unset} not set (see docs/readers.md)"
+    return (
+        f"readers: the sign-up form is shown; confirmations go through {mail.host}:{mail.port} "
+        f"({mail.security}) from {mail.sender}"
+    )

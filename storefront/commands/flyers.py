@@ -18,7 +18,15 @@ import click
 from widgets.print import FlyerError, build_campaign, piece_names
 
 from ..urls import Urls
-from . import catalog_option, now_option, open_catalog, public_base_url, resolve_now
+from . import (
+    base_url_option,
+    catalog_option,
+    now_option,
+    open_catalog,
+    public_base_url,
+    resolve_now,
+    warn_if_proof,
+)
 
 
 @click.command("flyers")
@@ -56,18 +64,26 @@ from . import catalog_option, now_option, open_catalog, public_base_url, resolve
     help="Worker processes (default: one per CPU core).",
 )
 @click.option("--force", is_flag=True, help="Rebuild every piece, even unchanged ones.")
+@base_url_option(
+    "Public URL the QR codes and links point at (default: $STOREFRONT_BASE_URL or "
+    "site.base_url; without one every page is marked PROOF)."
+)
 @now_option
-def flyers(catalog_path, campaign_slug, book_slug, out_dir, pieces, workers, force, now) -> None:
+def flyers(
+    catalog_path, campaign_slug, book_slug, out_dir, pieces, workers, force, base_url, now
+) -> None:
     """Build every print piece (flyers, postcard, bookmarks, social image) into DIR.
 
     With --campaign the pieces show the campaign (its sale price and end date);
     without, they show the prices at --now (default: now). Unchanged pieces are
-    skipped; STOREFRONT_BASE_URL sets the host in QR codes and links.
+    skipped. --base-url (or STOREFRONT_BASE_URL, or site.base_url) is the public
+    address in QR codes and links; without one every page is marked PROOF.
     """
     started = time.perf_counter()
     catalog = open_catalog(catalog_path)
     at = resolve_now(now)
-    urls = Urls(public_base_url(os.environ.get("STOREFRONT_BASE_URL"), catalog))
+    urls = Urls(public_base_url(base_url, catalog))
+    warn_if_proof(urls)
     with ExitStack() as stack:
         bars: list = []
 

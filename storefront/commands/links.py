@@ -10,9 +10,53 @@ from pathlib import Path
 import click
 
 from ..linkcheck import BROKEN, TRANSIENT, CheckConfig, LinkRun, Status, catalog_links, check_links
-from . import catalog_option, open_catalog
+from . import catalog_option, instance_note, open_catalog
 
 KINDS = ("offer", "country store", "affiliate", "store search", "quote source", "support")
+POSITIVE = click.FloatRange(min=0, min_open=True)
+# The checker's time bounds and politeness as options: (option, CheckConfig field, type,
+# default, help). One table, so an option and the field it sets cannot drift apart.
+BOUNDS = (
+    ("--timeout", "read_timeout", POSITIVE, 10.0, "Seconds to wait for an answer (read timeout)."),
+    ("--connect-timeout", "connect_timeout", POSITIVE, 5.0, "Seconds to wait for a connection."),
+    (
+        "--max-time",
+        "max_time",
+        POSITIVE,
+        60.0,
+        "Seconds one link may take, retries and waits included.",
+    ),
+    (
+        "--retries",
+        "retries",
+        click.IntRange(0, 10),
+        2,
+        "Extra attempts on 429 and 5xx (Retry-After is honoured).",
+    ),
+    (
+        "--backoff",
+        "backoff",
+        click.FloatRange(min=0),
+        0.5,
+        "Seconds before the first retry when no Retry-After is sent; doubles each time.",
+    ),
+    ("--concurrency", "concurrency", click.IntRange(1, 64), 8, "Links checked at once."),
+    ("--per-host", "per_host", click.IntRange(1, 16), 2, "Requests in flight to one host at most."),
+    (
+        "--host-interval",
+        "host_interval",
+        click.FloatRange(min=0),
+        0.0,
+        "Minimum seconds between two requests to one host.",
+    ),
+)
+
+
+def bound_options(f):
+    """Add one option per row of :data:`BOUNDS`, each passed as its CheckConfig field."""
+    for flag, field, kind, default, text in reversed(BOUNDS):
+        f = click.option(flag, field, type=kind, default=default, show_default=True, help=text)(f)
+    return f
 
 
 @click.group()
@@ -30,62 +74,7 @@ def links() -> None:
     show_default=True,
     help="A table grouped by book and vendor, or JSON for scripts.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    help="Seconds to wait for an answer (read timeout).",
-)
-@click.option(
-    "--connect-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=5.0,
-    show_default=True,
-    help="Seconds to wait for a connection.",
-)
-@click.option(
-    "--max-time",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    help="Seconds one link may take, retries and waits included.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(0, 10),
-    default=2,
-    show_default=True,
-    help="Extra attempts on 429 and 5xx (Retry-After is honoured).",
-)
-@click.option(
-    "--backoff",
-    type=click.FloatRange(min=0),
-    default=0.5,
-    show_default=True,
-    help="Seconds before the first retry when no Retry-After is sent; doubles each time.",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Links checked at once.",
-)
-@click.option(
-    "--per-host",
-    type=click.IntRange(1, 16),
-    default=2,
-    show_default=True,
-    help="Requests in flight to one host at most.",
-)
-@click.option(
-    "--host-interval",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Minimum seconds between two requests to one host.",
-)
+@bound_options
 @click.option("--book", "books", multiple=True, help="Only this book's links (repeatable).")
 @click.option(
     "--kind",
@@ -102,17 +91,10 @@ def links() -> None:
 def check(
     catalog_path: Path | None,
     output: str,
-    timeout: float,
-    connect_timeout: float,
-    max_time: float,
-    retries: int,
-    backoff: float,
-    concurrency: int,
-    per_host: int,
-    host_interval: float,
     books: tuple[str, ...],
     kinds: tuple[str, ...],
     strict: bool,
+    **bounds: float,
 ) -> None:
     """Check every catalog link; exit 1 when one is broken (for cron and CI).
 
@@ -133,22 +115,14 @@ def check(
         for link in catalog_links(catalog)
         if (not books or link.book in books) and (not kinds or link.kind in kinds)
     ]
-    config = CheckConfig(
-        connect_timeout=connect_timeout,
-        read_timeout=timeout,
-        retries=retries,
-        backoff=backoff,
-        max_time=max_time,
-        concurrency=concurrency,
-        per_host=per_host,
-        host_interval=host_interval,
-    )
+    config = CheckConfig(**bounds)
     run = check_links(selected, config)
     if not books and not kinds:  # a full check: the desk's dashboard shows it
-        from ..desk.linkreport import save_report
+        from ..linkcheck.report import save_report
 
         try:
-            save_report(run.to_dict(), catalog.version)
+            saved = save_report(run.to_dict(), catalog.version)
+            instance_note("the desk's link report: saved in", saved.parent, f" ({saved.name})")
         except OSError as exc:
             click.echo(f"note: the report was not saved for the desk: {exc}", err=True)
     if output == "json":

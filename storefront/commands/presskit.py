@@ -6,16 +6,16 @@ from pathlib import Path
 
 import click
 
-from ..files import write_atomic
-from ..urls import DEFAULT_BASE_URL, FLYER_SIZES, Urls
+from ..urls import FLYER_SIZES
 from . import (
     base_url_option,
     catalog_option,
     find_book,
     now_option,
     open_catalog,
-    public_base_url,
+    public_urls,
     resolve_now,
+    write_output,
 )
 
 
@@ -54,24 +54,15 @@ def presskit(book, output, size, base_url, catalog_path, now) -> None:
     catalog = open_catalog(catalog_path)
     if book is not None:
         find_book(catalog, book)
-    url = public_base_url(base_url, catalog)
-    if url == DEFAULT_BASE_URL:
-        click.echo(
-            f"warning: links and the QR code point at {url}; "
-            "set STOREFRONT_BASE_URL or --base-url to the public address",
-            err=True,
-        )
-    kit = build_press_kit(catalog, resolve_now(now), Urls(url), book)
+    urls = public_urls(
+        base_url,
+        catalog,
+        "links and the QR code point at {url}; "
+        "set STOREFRONT_BASE_URL or --base-url to the public address",
+    )
+    kit = build_press_kit(catalog, resolve_now(now), urls, book)
     try:
         data = build_press_zip(kit, size=size)
     except FlyerError as exc:
         raise click.ClickException(str(exc)) from None
-    target = output or Path(f"{kit.name}.zip")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise click.ClickException(f"folder '{folder}' does not exist")
-    try:
-        write_atomic(target, data, mode=0o644)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write '{target}': {exc.strerror or exc}") from None
-    click.echo(f"Wrote {target} ({len(data):,} bytes)")
+    write_output(output or Path(f"{kit.name}.zip"), data)

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import click
 
-from ..files import write_atomic
-from ..urls import DEFAULT_BASE_URL, Urls
 from . import (
     base_url_option,
     catalog_option,
     find_book,
     now_option,
     open_catalog,
-    public_base_url,
+    public_urls,
     resolve_now,
+    write_output,
 )
 
 
@@ -40,28 +39,15 @@ def sample(book: str, output: Path | None, base_url: str | None, catalog_path, n
     catalog = open_catalog(catalog_path)
     found = find_book(catalog, book)
     at = resolve_now(now)
-    url = public_base_url(base_url, catalog)
-    if url == DEFAULT_BASE_URL:
-        click.echo(
-            f"warning: buy links and the QR code point at {url}; "
-            "set STOREFRONT_BASE_URL or --base-url to the public address",
-            err=True,
-        )
+    urls = public_urls(
+        base_url,
+        catalog,
+        "buy links and the QR code point at {url}; "
+        "set STOREFRONT_BASE_URL or --base-url to the public address",
+    )
     try:
-        data = build_sample(catalog, found, at, Urls(url))
+        data = build_sample(catalog, found, at, urls)
     except SampleError as exc:
         raise click.ClickException(str(exc)) from None
     target = output or Path(sample_filename(found))
-    _write_atomically(target, data)
-    click.echo(f"Wrote {target} ({len(data):,} bytes)")
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write next to ``target`` and rename, so a reader never sees half a file."""
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise click.ClickException(f"folder '{folder}' does not exist")
-    try:
-        write_atomic(target, data, mode=0o644)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write '{target}': {exc.strerror or exc}") from None
+    write_output(target, data)

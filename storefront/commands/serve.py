@@ -80,7 +80,7 @@ def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
         f"thread(s)); public URL {public}; instance folder {instance}",
         err=True,
     )
-    click.echo(_desk_password_line(instance), err=True)
+    click.echo(_desk_password_line(instance, settings["DATABASE_URL"]), err=True)
     run_server(
         host=host,
         port=port,
@@ -91,12 +91,13 @@ def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
     )
 
 
-def _desk_password_line(instance: Path) -> str:
+def _desk_password_line(instance: Path, url: str | None) -> str:
     """Whether the desk can be signed in to, and where its password is read from."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from ..desk.auth import AuthStore
     from ..storage import StorageError
+<<<<<<< HEAD
     from .stats import click_settings
 
     url, _ = click_settings()
@@ -110,6 +111,19 @@ def _desk_password_line(instance: Path) -> str:
         store.engine.dispose()  # before the fork: each worker opens its own connections
     if known:
         return f"The desk (/admin/) has a password (kept in the database {store.where})."
+=======
+
+    store = AuthStore(instance, url=url)
+    try:
+        has_password = store.has_password()
+    except (SQLAlchemyError, StorageError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"The desk (/admin/): cannot read its password from the database yet ({first})."
+    finally:
+        store.engine.dispose()
+    if has_password:
+        return f"The desk (/admin/) has a password (kept in {store.where})."
+>>>>>>> main
     return (
         "The desk (/admin/) has no password yet: run `storefront admin set-password` with "
         f"the same database and instance folder ({store.where}; STOREFRONT_DATABASE_URL and "

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..stats import FORMATS, GROUPS, click_stats, render_csv, render_json, render_table
 from ..storage import StorageError, open_click_store
-from . import catalog_option, now_option, open_catalog, resolve_now
+from . import catalog_option, instance_note, now_option, open_catalog, resolve_now
 
 
 def click_settings() -> tuple[str | None, str]:
@@ -66,6 +66,8 @@ def stats(since, until, by, fmt, catalog_path: Path | None, now) -> None:
     if first and last and first > last:
         raise click.BadParameter("--since is after --until", param_hint="--since")
     url, instance = click_settings()
+    if url is None:  # the default SQLite database lives in the instance folder
+        instance_note("reading clicks from", Path(instance), " (storefront.db)")
     try:
         store = open_click_store(url, instance)
     except StorageError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..pricing import format_day
-from ..urls import DEFAULT_BASE_URL, LAYOUTS, THEMES, Urls
+from ..urls import LAYOUTS, THEMES, Urls
 from . import (
     base_url_option,
     catalog_option,
@@ -15,6 +15,7 @@ from . import (
     now_option,
     open_catalog,
     public_base_url,
+    public_urls,
     resolve_now,
 )
 
@@ -86,14 +87,13 @@ def widget(
     except CardOptionError as exc:
         raise click.UsageError(str(exc)) from None
     at = resolve_now(now)
-    url = public_base_url(base_url, catalog)
-    if url == DEFAULT_BASE_URL:
-        click.echo(
-            f"warning: the links point at {url}; set STOREFRONT_BASE_URL or --base-url "
-            "to the public address before pasting the snippet",
-            err=True,
-        )
-    view = build_card_view(catalog, found, at, Urls(url), layout, options)
+    urls = public_urls(
+        base_url,
+        catalog,
+        "the links point at {url}; set STOREFRONT_BASE_URL or --base-url "
+        "to the public address before pasting the snippet",
+    )
+    view = build_card_view(catalog, found, at, urls, layout, options)
     snippet = render_card_snippet(view, layout, theme, options)
     if view.valid_until is not None:
         tz = catalog.site.tz
@@ -108,17 +108,19 @@ def widget(
 def _shelf_snippet(catalog, book, author, series, base_url, now) -> str:
     from widgets.shelf import render_shelf_snippet
 
+    from ..presentation_shelf import present_shelf
+
     if book is not None:
         raise click.UsageError("--shelf takes no BOOK: use --author or --series to choose")
     if author and series:
         raise click.UsageError("give --author or --series, not both")
     url = public_base_url(base_url, catalog)
-    snippet = render_shelf_snippet(
-        catalog, resolve_now(now), Urls(url), author=author, series=series
+    shelf = present_shelf(
+        catalog, resolve_now(now), Urls(url), author_slug=author, series_slug=series, src="shelf"
     )
-    if snippet is None:
+    if shelf is None:
         raise click.UsageError(f"no {'author' if author else 'series'} '{author or series}'")
-    return snippet
+    return render_shelf_snippet(shelf)
 
 
 def _write(snippet: str, output: Path | None) -> None:

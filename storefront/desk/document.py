@@ -200,7 +200,7 @@ def submitted(fields: tuple[Field, ...], form) -> dict[str, Any]:
             out[f.key] = [v for v in form.getlist(f.key) if v]
         else:
             text = form.get(f.key, "").replace("\r\n", "\n").replace("\r", "\n")
-            out[f.key] = text.strip() if f.kind not in ("textarea",) else text.strip()
+            out[f.key] = text.strip()
     return out
 
 

@@ -87,6 +87,7 @@ def export_site(
         sf = app.extensions["storefront"]
         catalog = sf.catalog
         urls = sf.urls = ExportUrls(base_url, catalog, click_server)
+        urls.signup = export_signup(catalog, click_server)
         seed_urls(catalog, urls, at)
         result = crawl(app.test_client(), urls)
         files = site_files(result, urls)
@@ -121,3 +122,26 @@ def site_files(result: Crawl, urls: ExportUrls) -> Files:
         "(CORS headers for Netlify and Cloudflare Pages)",
     )
     return files
+
+
+def export_signup(catalog, click_server: str | None):
+    """The export's sign-up: a link to the app's sign-up page, or none.
+
+    Only with a click server (the running app) and the mail settings set where the
+    export runs, as they are on that app: a static file cannot post to itself.
+    """
+    from ..app import DEFAULTS
+    from ..mail.settings import mail_settings
+    from ..readers.consent import VERSION, consent_text
+    from ..settings import instance_folder, load_settings
+    from ..urls import SignupForm
+
+    if not click_server or mail_settings(load_settings(DEFAULTS, instance_folder())) is None:
+        return None
+    return SignupForm(
+        action=f"{click_server.rstrip('/')}/readers/subscribe",
+        token=lambda: "",
+        text=consent_text(catalog.site.title, catalog.site.author),
+        version=VERSION,
+        link_only=True,
+    )

@@ -57,6 +57,7 @@ def seed_urls(catalog: Catalog, urls: ExportUrls, at: datetime) -> list[str]:
         urls.book(slug)
         urls.cover(slug)
         urls.sample(slug)
+        urls.read(slug)
         urls.social_image(slug)
         urls.press(slug)
         urls.press_kit(slug)

@@ -15,7 +15,7 @@ refuses robots, which says nothing about whether a reader's browser gets
 the page, so it is not called broken.
 
 Pure: no Flask. The CLI (``storefront links check``) and the static export's
-tests use the same functions.
+tests use the same functions; :mod:`.report` keeps the last run for the desk.
 """
 
 from .checker import LinkChecker, check_links, make_session

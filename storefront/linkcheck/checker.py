@@ -187,12 +187,7 @@ class LinkChecker:
                     response.status_code == 429 or "Retry-After" in response.headers
                 ):
                     response.close()
-                    return _Outcome(
-                        method="HEAD",
-                        status=response.status_code,
-                        headers=response.headers,
-                        location=response.headers.get("Location"),
-                    )
+                    return _Outcome.of("HEAD", response)
                 response.close()
                 if time.monotonic() + config.connect_timeout > deadline:
                     raise OutOfTime("no time left for the GET after HEAD failed")
@@ -206,13 +201,7 @@ class LinkChecker:
                 body = b""
             finally:
                 response.close()
-            return _Outcome(
-                method="GET",
-                status=response.status_code,
-                headers=response.headers,
-                location=response.headers.get("Location"),
-                body=body,
-            )
+            return _Outcome.of("GET", response, body)
 
     def _wait_turn(self, host: _Host, deadline: float) -> None:
         with host.lock:
@@ -244,6 +233,17 @@ class _Outcome:
     attempts: int = 1
     error: BaseException | None = None
     note: str = ""
+
+    @classmethod
+    def of(cls, method: str, response: requests.Response, body: bytes = b"") -> _Outcome:
+        """What one answered request says: status, headers, where it redirects, the body read."""
+        return cls(
+            method=method,
+            status=response.status_code,
+            headers=response.headers,
+            location=response.headers.get("Location"),
+            body=body,
+        )
 
 
 def make_session(config: CheckConfig) -> requests.Session:

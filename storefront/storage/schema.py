@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 
 from ..clicks import ClickEvent
 from ..mail.tables import create_outbox_tables
+from ..readers.tables import migrate_reader_tables
 from .engine import StorageError
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("sign-in failures per client", _signin_failures_table),
     ("announcements, deliveries and the mail pace (the outbox)", create_outbox_tables),
     ("the desk's state, history and catalog versions", _v3_desk_tables),
+    ("the reader list: readers, consents, forgotten addresses, attempts", migrate_reader_tables),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -26,7 +26,7 @@ def index() -> Response:
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
     rendered = sf.cache.get(
-        ("index", catalog.version),
+        "index",
         catalog,
         at,
         lambda: (render_index(catalog, at, sf.urls), "text/html"),
@@ -40,7 +40,7 @@ def book_page(slug: str) -> Response:
     catalog, at = sf.catalog, sf.now()
     book = get_book(slug)
     rendered = sf.cache.get(
-        ("page", catalog.version, book.slug),
+        ("page", book.slug),
         catalog,
         at,
         lambda: (render_book_page(present_book(catalog, book, at, sf.urls)), "text/html"),
@@ -58,7 +58,7 @@ def cover(slug: str) -> Response:
         image = book_cover(book, locale=catalog.site.locale)
         return image.data, image.media_type
 
-    rendered = sf.cache.get(("cover", catalog.version, book.slug), catalog, at, build)
+    rendered = sf.cache.get(("cover", book.slug), catalog, at, build)
     response = send_rendered(rendered, at, max_age=86400, swr=86400)
     if rendered.media_type == "image/svg+xml":
         # An SVG opened directly must not run anything, whatever the catalog says.

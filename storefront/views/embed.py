@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, abort, request
 
@@ -27,8 +28,8 @@ from widgets.card import (
 )
 from widgets.oembed import OEmbedError, answer_key, book_for_url, build_oembed, card_size
 
+from .. import templating
 from ..state import Rendered, make_rendered
-from ..templating import render as render_template
 from . import header_hook, send_rendered, storefront
 from .books import get_book
 from .shelf import shelf_oembed
@@ -55,7 +56,7 @@ def _card(slug: str, kind: str, render, csp: bool = False) -> Response:
         abort(400, str(exc))
     # Keyed on the parsed options, not the query string: junk parameters, their order
     # or spelling (``quote=01``) never cause a render or push a card out of the cache.
-    key = ("card", kind, catalog.version, book.slug, layout, theme, options)
+    key = ("card", kind, book.slug, layout, theme, options)
 
     def build() -> tuple[str, str]:
         view = build_card_view(catalog, book, at, sf.urls, layout, options)
@@ -91,7 +92,7 @@ def fragment(slug: str) -> Response:
 @cache
 def _widget_js(static_files: bool) -> Rendered:
     # Constant per process: valid in every price window.
-    source = render_template("embed/widget.js", static_files=static_files)
+    source = templating.render("embed/widget.js", static_files=static_files)
     return make_rendered(source, "text/javascript", (None, None))
 
 
@@ -121,16 +122,19 @@ def oembed() -> Response:
         return shelf  # the shelf, an author's or a series page: the shelf card
     if book is None:
         abort(404, f"'{url}' is not a book page of {sf.urls.base_url}")
-    asked = args.get("layout") or None
+    # A card's own URL (/embed/<book>?layout=signup) pasted into a blog embeds that card.
+    pasted = parse_qs(urlsplit(url).query)
+    asked = args.get("layout") or pasted.get("layout", [None])[0] or None
+    theme_asked = args.get("theme") or pasted.get("theme", [None])[0]
     try:
-        layout, theme, _ = parse_card(catalog, book, layout=asked, theme=args.get("theme"))
+        layout, theme, _ = parse_card(catalog, book, layout=asked, theme=theme_asked)
         layout, size = card_size(asked and layout, args.get("maxwidth"), args.get("maxheight"))
     except CardOptionError as exc:
         abort(400, str(exc))
     except OEmbedError as exc:
         abort(exc.status, str(exc))
     # Keyed on what the answer depends on: equal requests share one entry, junk does not add.
-    key = ("oembed", catalog.version, *answer_key(book, layout, theme, size))
+    key = ("oembed", *answer_key(book, layout, theme, size))
 
     def build() -> tuple[str, str]:
         data = build_oembed(catalog, book, sf.urls, layout=layout, theme=theme, size=size)

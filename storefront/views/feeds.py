@@ -25,9 +25,7 @@ def _edited() -> datetime:
 def _send(name: str, build, media_type: str, **cache: int) -> Response:
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
-    rendered = sf.cache.get(
-        (name, catalog.version), catalog, at, lambda: (build(catalog, at, sf.urls), media_type)
-    )
+    rendered = sf.cache.get(name, catalog, at, lambda: (build(catalog, at, sf.urls), media_type))
     return send_rendered(rendered, at, replay=True, **cache)
 
 

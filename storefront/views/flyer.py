@@ -91,7 +91,6 @@ def _send_piece(book: Book, piece: str, campaign_slug: str | None, *, max_age: i
         abort(404, _sentence(exc))
     key = (
         piece,
-        catalog.version,
         book.slug,
         campaign.slug if campaign else None,
         _stamp(catalog, book),

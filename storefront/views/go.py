@@ -125,7 +125,7 @@ def chooser(book_slug: str) -> Response:
     campaign = campaign_slug(catalog, request.args.get("c"))
     country = clicks().country(request.environ)
     # Rendered once per catalog version, price window and these few choices.
-    key = (catalog.version, book.slug, src, campaign, country, saved and saved.slug, forget)
+    key = (book.slug, src, campaign, country, saved and saved.slug, forget)
     rendered = clicks().chooser_cache.get(
         key,
         catalog,

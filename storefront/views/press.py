@@ -67,7 +67,7 @@ def _page(slug: str | None) -> Response:
     if slug is not None:
         get_book(slug)
     rendered = sf.cache.get(
-        ("press", catalog.version, slug),
+        ("press", slug),
         catalog,
         at,
         lambda: (render_press_page(_kit(slug)), "text/html"),
@@ -78,7 +78,7 @@ def _page(slug: str | None) -> Response:
 def _download(key: tuple, slug: str | None, build: Callable[[], tuple[bytes, str]]) -> Rendered:
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
-    full_key = ("press", *key, catalog.version, _files_stamp(catalog, slug))
+    full_key = ("press", *key, _files_stamp(catalog, slug))
     try:
         with _build_lock:
             return print_cache().get(full_key, catalog, at, build)
@@ -151,7 +151,7 @@ def press_sheet(slug: str) -> Response:
 
 @bp.get("/books/<slug>/press/cover.<ext>")
 def press_cover(slug: str, ext: str) -> Response:
-    """The high-resolution cover: the author's JPEG or PNG as it is, else a 1600x2400 PNG."""
+    """The high-resolution cover: the author's JPEG or PNG as it is, else a 1600x2400 JPEG."""
     get_book(slug)
     kit = _kit(slug)
     entry = kit.books[0]
@@ -159,8 +159,5 @@ def press_cover(slug: str, ext: str) -> Response:
         abort(
             404, f"The cover of '{slug}' is at {kit.urls.press_cover(slug, entry.cover_extension)}."
         )
-    created = _created(kit.catalog)
-    rendered = _download(
-        ("cover", slug), slug, lambda: build_press_cover(kit.catalog, entry, created=created)
-    )
+    rendered = _download(("cover", slug), slug, lambda: build_press_cover(kit.catalog, entry))
     return _send(rendered, entry.cover_name, "inline")

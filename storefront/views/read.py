@@ -30,7 +30,7 @@ def read(slug: str) -> Response:
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
     book = get_book(slug)
-    key = ("read", catalog.version, book.slug, sources_stamp(catalog, book))
+    key = ("read", book.slug, sources_stamp(catalog, book))
     try:
         rendered = sf.cache.get(
             key, catalog, at, lambda: (render_read_page(catalog, book, at, sf.urls), "text/html")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
 
 from widgets.epub import EPUB_MEDIA_TYPE, SampleError, build_sample, sample_filename, sources_stamp
 
@@ -34,14 +35,17 @@ def sample(slug: str) -> Response:
     catalog, at = sf.catalog, sf.now()
     book = get_book(slug)
     # The catalog version covers the TOML only: the cover and chapter files are stamped too.
-    key = ("sample", catalog.version, book.slug, sources_stamp(catalog, book))
+    key = ("sample", book.slug, sources_stamp(catalog, book))
     try:
         with _build_lock:
             rendered = sf.cache.get(
                 key,
                 catalog,
                 at,
-                lambda: (build_sample(catalog, book, at, sf.urls), EPUB_MEDIA_TYPE),
+                lambda: (
+                    build_sample(catalog, book, at, sf.urls, cover_cache=cover_cache()),
+                    EPUB_MEDIA_TYPE,
+                ),
             )
     except SampleError as exc:
         # The files changed after the catalog was validated: say so, never a traceback.
@@ -51,6 +55,11 @@ def sample(slug: str) -> Response:
     response = send_rendered(rendered, at, max_age=3600, swr=86400)
     response.headers["Content-Disposition"] = f'attachment; filename="{sample_filename(book)}"'
     return response
+
+
+def cover_cache() -> Path:
+    """Where the server keeps the samples' JPEG covers by content (instance/cache/covers)."""
+    return Path(current_app.instance_path) / "cache" / "covers"
 
 
 def count_sample(book, kind: SampleKind) -> None:

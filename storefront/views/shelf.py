@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from flask import Blueprint, Response, abort, request
 
@@ -17,6 +18,7 @@ from widgets.shelf import (
 
 from ..catalog import shelf as cs
 from ..catalog.model import PHOTO_TYPES
+from ..presentation_shelf import present_shelf
 from . import header_hook, send_rendered, storefront
 
 bp = Blueprint("shelf", __name__)
@@ -32,15 +34,23 @@ def _cached(key: tuple, build) -> Response:
             abort(404)
         return body, "text/html"
 
-    rendered = sf.cache.get((*key, catalog.version), catalog, at, make)
+    rendered = sf.cache.get(key, catalog, at, make)
     return rendered, at
+
+
+def _shelf(render, **query):
+    """A cache build: ``render`` the shelf of ``query``; None (404) for an unknown slug."""
+
+    def build(catalog, at, urls):
+        shelf = present_shelf(catalog, at, urls, **query)
+        return None if shelf is None else render(shelf)
+
+    return build
 
 
 @bp.get("/authors/<slug>")
 def author(slug: str) -> Response:
-    rendered, at = _cached(
-        ("author", slug), lambda c, at, u: render_shelf_page(c, at, u, author=slug)
-    )
+    rendered, at = _cached(("author", slug), _shelf(render_shelf_page, author_slug=slug))
     return send_rendered(rendered, at, replay=True)
 
 
@@ -55,15 +65,13 @@ def author_photo(slug: str, suffix: str) -> Response:
     def build():
         return who.photo.read_bytes(), PHOTO_TYPES[who.photo.suffix.lower()]
 
-    rendered = sf.cache.get(("author-photo", catalog.version, slug), catalog, at, build)
+    rendered = sf.cache.get(("author-photo", slug), catalog, at, build)
     return send_rendered(rendered, at, replay=True, max_age=86400, swr=86400)
 
 
 @bp.get("/series/<slug>")
 def series(slug: str) -> Response:
-    rendered, at = _cached(
-        ("series", slug), lambda c, at, u: render_shelf_page(c, at, u, series=slug)
-    )
+    rendered, at = _cached(("series", slug), _shelf(render_shelf_page, series_slug=slug))
     return send_rendered(rendered, at, replay=True)
 
 
@@ -80,7 +88,12 @@ def fragment() -> Response:
     who, series_slug = _shelf_args()
     rendered, at = _cached(
         ("shelf-fragment", who, series_slug),
-        lambda c, at, u: render_shelf_card(c, at, u, author=who, series=series_slug, fragment=True),
+        _shelf(
+            partial(render_shelf_card, fragment=True),
+            author_slug=who,
+            series_slug=series_slug,
+            src="shelf",
+        ),
     )
     return send_rendered(rendered, at, replay=True)
 
@@ -97,7 +110,7 @@ def card() -> Response:
     who, series_slug = _shelf_args()
     rendered, at = _cached(
         ("shelf-card", who, series_slug),
-        lambda c, at, u: render_shelf_card(c, at, u, author=who, series=series_slug),
+        _shelf(render_shelf_card, author_slug=who, series_slug=series_slug, src="shelf"),
     )
     sf = storefront()
     csp = shelf_card_csp(sf.urls.base_url, sf.catalog.site.frame_ancestors)
@@ -132,6 +145,6 @@ def shelf_oembed(url: str) -> Response | None:
         )
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")), "application/json"
 
-    key = ("shelf-oembed", catalog.version, who, series_slug, *limits)
+    key = ("shelf-oembed", who, series_slug, *limits)
     rendered = sf.cache.get(key, catalog, at, build)
     return send_rendered(rendered, at, replay=True, max_age=86400, swr=86400)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from storefront.catalog import Book
 
 from .builder import build_sample
-from .metadata import credit_lines, sample_identifier
+from .metadata import sample_identifier
 from .sources import SampleError, load_chapter, source_files, sources_stamp
 
 EPUB_MEDIA_TYPE = "application/epub+zip"
@@ -25,7 +25,6 @@ __all__ = [
     "EPUB_MEDIA_TYPE",
     "SampleError",
     "build_sample",
-    "credit_lines",
     "load_chapter",
     "sample_filename",
     "sample_identifier",

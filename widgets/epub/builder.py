@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 from ebooklib import epub
 
@@ -23,7 +24,7 @@ from ..cover import book_cover
 from ..reproducible import source_date
 from ..textdir import Span, language_direction
 from .container import repack
-from .metadata import credit_lines, imprint, set_metadata
+from .metadata import imprint, set_metadata
 from .pages import add_pages, plan_pages
 from .resources import add_resources
 from .sources import ZIP_EPOCH, check_cover, default_modified, load_chapter
@@ -38,12 +39,15 @@ def build_sample(
     urls: Urls,
     *,
     modified: datetime | None = None,
+    cover_cache: Path | None = None,
 ) -> bytes:
     """Build the EPUB 3 sample of ``book`` with prices at ``at`` and links under ``urls``.
 
     ``modified`` (an aware datetime) overrides the default modification date;
-    ``SOURCE_DATE_EPOCH`` overrides both. Raises :class:`SampleError` when the
-    sample chapter or the cover cannot be used (the message names the file).
+    ``SOURCE_DATE_EPOCH`` overrides both. ``cover_cache`` is a folder where the
+    JPEG cover is kept by content (:func:`widgets.cover_raster.raster_cover`).
+    Raises :class:`SampleError` when the sample chapter or the cover cannot be
+    used (the message names the file).
     """
     # 1. sources
     view = present_book(catalog, book, at, urls, src="epub")
@@ -58,7 +62,7 @@ def build_sample(
     # 2. metadata, 3. resources
     ebook = epub.EpubBook()
     set_metadata(ebook, book, urls, facts, direction)
-    names = add_resources(ebook, book, chapter, page_url, view.cover_alt)
+    names = add_resources(ebook, book, chapter, page_url, view.cover_alt, cover_cache)
 
     # 4. pages
     page_span = Span(book.language, direction)
@@ -78,7 +82,7 @@ def build_sample(
         "page_url": page_url,
         "read_url": urls.read(book.slug, src="epub", absolute=True),
         "chapter": chapter,
-        "credits": credit_lines(book, catalog.site.locale),
+        "credits": view.credits.lines,
         "publisher": facts.publisher,
         "published": book.published.isoformat() if book.published else None,
         "rights": facts.rights,

@@ -13,7 +13,7 @@ from datetime import datetime
 from ebooklib import epub
 
 from storefront.catalog import Book, Catalog
-from storefront.credits import book_credits, join_names
+from storefront.credits import join_names
 from storefront.urls import Urls
 
 # MARC relator codes for the OPF (https://id.loc.gov/vocabulary/relators).
@@ -59,12 +59,6 @@ class Imprint:
 def sample_identifier(book: Book, urls: Urls) -> str:
     """A stable identifier per book: a UUID named by the sample's public URL."""
     return uuid.uuid5(uuid.NAMESPACE_URL, urls.sample(book.slug, absolute=True)).urn
-
-
-def credit_lines(book: Book, locale: str = "en") -> list[str]:
-    """``by Robert Zimmerman``, ``Foreword by Valerie Anders``, ...: one line per role."""
-    audiobook = book.edition("audiobook") is not None  # the sample sells it: name its narrator
-    return list(book_credits(book, locale, audiobook=audiobook).lines)
 
 
 def imprint(catalog: Catalog, book: Book, stamp: datetime) -> Imprint:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from ebooklib import epub
 
@@ -44,7 +45,12 @@ def _qr_png(url: str) -> bytes:
 
 
 def add_resources(
-    ebook: epub.EpubBook, book: Book, chapter: Chapter | None, page_url: str, cover_alt: str
+    ebook: epub.EpubBook,
+    book: Book,
+    chapter: Chapter | None,
+    page_url: str,
+    cover_alt: str,
+    cover_cache: Path | None = None,
 ) -> Resources:
     """Add the stylesheet, the cover, the QR code and the chapter's images to ``ebook``."""
     css = render("epub/sample.css").encode("utf-8")
@@ -53,7 +59,7 @@ def add_resources(
     )
     cover = epub.EpubCover(uid=COVER_ID, file_name=COVER_NAME)
     cover.media_type = RASTER_MEDIA_TYPE
-    cover.content = raster_cover(book, alt=cover_alt)
+    cover.content = raster_cover(book, alt=cover_alt, cache_dir=cover_cache)
     ebook.add_item(cover)
     # EPUB 2 reading systems (and Kindle's converters) find the cover through this meta.
     ebook.add_metadata(None, "meta", "", {"name": "cover", "content": COVER_ID})

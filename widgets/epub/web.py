@@ -21,7 +21,7 @@ from storefront.templating import render
 from storefront.urls import Urls
 
 from ..markdown import Chapter
-from .metadata import credit_lines, imprint
+from .metadata import imprint
 from .sources import SampleError, load_chapter
 
 PLACEMENT = "read"
@@ -81,7 +81,7 @@ def render_read_page(catalog: Catalog, book: Book, at: datetime, urls: Urls) -> 
         site=catalog.site,
         urls=urls,
         book=book,
-        credits=credit_lines(book, catalog.site.locale),
+        credits=view.credits.lines,
         chapter=chapter,
         chapter_body=chapter_html(chapter) if chapter else None,
         facts=facts,

@@ -46,7 +46,7 @@ def kit_files(kit: PressKit, *, size: str = "letter", created: datetime | None =
     """``{file name: bytes}`` of the kit (names inside its folder), in the order they are zipped."""
     files: dict[str, bytes] = {}
     for entry in kit.books:
-        data, _ = build_press_cover(kit.catalog, entry, created=created)
+        data, _ = build_press_cover(kit.catalog, entry)
         files[entry.cover_name] = data
     for author in kit.authors:
         name = photo_name(author)

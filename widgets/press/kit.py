@@ -85,10 +85,10 @@ class PressKit:
 
 
 def cover_extension(book: Book) -> str:
-    """The author's own JPEG is sent as it is (``jpg``); a PNG too; any other is rendered to PNG."""
-    if book.cover is not None and book.cover.suffix.lower() in (".jpg", ".jpeg"):
-        return "jpg"
-    return "png"
+    """The author's own PNG is sent as it is (``png``); every other cover is a JPEG."""
+    if book.cover is not None and book.cover.suffix.lower() == ".png":
+        return "png"
+    return "jpg"
 
 
 def photo_name(author: Author) -> str | None:
@@ -97,11 +97,6 @@ def photo_name(author: Author) -> str | None:
         return None
     suffix = author.photo.suffix.lower().lstrip(".")
     return f"photo-{author.slug}.{'jpg' if suffix == 'jpeg' else suffix}"
-
-
-def photo_extension(author: Author) -> str | None:
-    """The suffix the photo is served under at ``/authors/<author>/photo.<ext>``."""
-    return author.photo.suffix.lstrip(".").lower() if author.photo is not None else None
 
 
 def book_facts(catalog: Catalog, view: BookView) -> tuple[Fact, ...]:

@@ -17,10 +17,9 @@ from storefront.catalog import shelf as cs
 from storefront.presentation import present_book
 from storefront.pricing import utcnow
 from storefront.templating import render
-from storefront.urls import Urls
+from storefront.urls import Urls, print_proof
 
 from ..cover import line_direction
-from ..reproducible import source_date
 from ..typefaces import FontSet, font_set
 from .layout import PieceJob, check_fonts, print_cover, qr_data_uri, without_amazon
 from .pieces import SHEETS, FlyerError, FlyerFitError, Piece
@@ -79,6 +78,7 @@ def sheet_context(
         "title": title,
         "site": catalog.site,
         "bookstore": bookstore,
+        "proof": print_proof(urls.base_url),
         "direction": line_direction,  # the typographic cover's lines
     }
 
@@ -102,17 +102,7 @@ def build_backlist(
     )
     html = render(piece.template, g=piece.geometry, piece=piece, **context)
     css = render(piece.stylesheet, g=piece.geometry, piece=piece, fonts=fonts)
-    job = PieceJob(
-        piece=piece.name,
-        book=series or "backlist",
-        campaign=None,
-        html=html,
-        css=css,
-        fonts_css=fonts.face_css(),
-        font_files=fonts.font_files(),
-        created=source_date(created).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        digest="",  # the sheet is built on demand, never kept in a manifest
-    )
+    job = PieceJob.on_demand(piece, series or "backlist", html, css, fonts, created)
     try:
         return render_job(job)
     except FlyerFitError as exc:

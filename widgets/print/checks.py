@@ -8,7 +8,10 @@ generated cover must fit its lines at its smallest sizes (:func:`cover_problems`
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 
 from fontTools import unicodedata as font_unicodedata
 
@@ -16,6 +19,10 @@ from storefront.catalog import Book, Catalog, CatalogProblem, build_line_map
 
 from ..cover import CoverFitError, render_typographic_cover
 from ..typefaces import BUNDLED_SCRIPTS, font_set
+
+# A family name an author can copy into [site.fonts]: its plain-ASCII alias (fontconfig also
+# lists localized names, such as "VL ゴシック" beside "VL Gothic").
+FAMILY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
 
 # --------------------------------------------------------------------------- the printed text
 
@@ -86,15 +93,68 @@ def missing_glyphs(catalog: Catalog, books: Iterable[Book] | None = None) -> lis
 
 
 def uncovered_message(chars: str) -> str:
-    """What to tell the author about characters no font can draw."""
-    scripts = sorted({font_unicodedata.script(ch) for ch in chars})
+    """What to tell the author about characters no font can draw, with a font that can.
+
+    For each script, an installed family that has every one of its characters
+    (fontconfig: ``fc-list ':charset=…' family``) is named as the ``[site.fonts]``
+    line to copy; when none is installed, the message says so.
+    """
+    by_script: dict[str, list[str]] = {}
+    for ch in chars:
+        by_script.setdefault(font_unicodedata.script(ch), []).append(ch)
+    scripts = sorted(by_script)
     # Common (Zyyy) is symbols and emoji: any font that has them, e.g. Zyyy = "Noto Emoji".
-    scripts = [f"{s} (symbols, emoji)" if s == "Zyyy" else s for s in scripts]
+    named = [f"{s} (symbols, emoji)" if s == "Zyyy" else s for s in scripts]
+    fixes, none = [], []
+    for script in scripts:
+        family = family_that_draws("".join(by_script[script]))
+        if family:
+            fixes.append(f'{script} = "{family}"')
+        else:
+            none.append(script)
+    advice = ""
+    if fixes:
+        advice += f"; installed fonts that can: add {', '.join(fixes)} under [site.fonts]"
+    if none:
+        advice += (
+            f"; no installed font draws every {'/'.join(none)} character: install one "
+            "(e.g. Debian's fonts-noto-core) or put a font file next to the catalog"
+        )
     return (
         f"no configured font can draw {_describe(chars)}: name a font for "
-        f"{', '.join(scripts)} under [site.fonts] (the bundled fonts cover "
-        f"{', '.join(BUNDLED_SCRIPTS)})"
+        f"{', '.join(named)} under [site.fonts] (the bundled fonts cover "
+        f"{', '.join(BUNDLED_SCRIPTS)}){advice}"
     )
+
+
+@lru_cache(maxsize=64)
+def family_that_draws(chars: str) -> str | None:
+    """An installed font family that has every character of ``chars`` (fontconfig), or None.
+
+    The family name is one ``[site.fonts]`` accepts (letters, digits, spaces, ``- _ .``),
+    the first in alphabetical order so the advice is the same on every run.
+    """
+    fc_list = shutil.which("fc-list")
+    if fc_list is None or not chars:
+        return None
+    charset = " ".join(f"{ord(ch):x}" for ch in sorted(set(chars)))
+    try:
+        out = subprocess.run(
+            [fc_list, f":charset={charset}", "family"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names = {
+        name.strip()
+        for line in out.splitlines()
+        for name in line.split(",")
+        if FAMILY_NAME.match(name.strip())
+    }
+    return min(names, default=None)
 
 
 def font_problems(catalog: Catalog) -> list[CatalogProblem]:

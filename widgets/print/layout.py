@@ -21,7 +21,7 @@ from storefront.catalog import Book, Campaign, Catalog, Quote, Vendor
 from storefront.presentation import BookView, present_book
 from storefront.pricing import campaign_covers, utcnow
 from storefront.templating import render
-from storefront.urls import Urls
+from storefront.urls import Urls, print_proof
 
 from ..cover import CoverFitError, book_cover, cover_layout, line_direction
 from ..qr import qr_svg
@@ -100,6 +100,23 @@ class PieceJob:
     def filename(self) -> str:
         return output_name(self.book, self.piece, self.campaign)
 
+    @classmethod
+    def on_demand(
+        cls, piece: Piece, book: str, html: str, css: str, fonts: FontSet, created=None
+    ) -> PieceJob:
+        """A piece of several books built when asked (backlist, press sheet): no manifest."""
+        return cls(
+            piece=piece.name,
+            book=book,
+            campaign=None,
+            html=html,
+            css=css,
+            fonts_css=fonts.face_css(),
+            font_files=fonts.font_files(),
+            created=source_date(created).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            digest="",  # never kept in a manifest, so never compared
+        )
+
     @property
     def media_type(self) -> str:
         return PIECES[self.piece].media_type
@@ -129,6 +146,50 @@ def split_quotes(quotes: tuple[Quote, ...]) -> list[list[Quote]]:
         left.append(q)
         size += len(q.text) + 40
     return [left, list(quotes[len(left) :])]
+
+
+# The quote zone's text: EB Garamond italic sets about 0.37 em a character (0.38 with the
+# slack of word wrapping, measured on the Genesis flyers); lines are 1.25 em; the source
+# line, its gap and the zone's top padding take about 0.5 in.
+_CHAR_EM, _LINE_EM, _SOURCE_PT = 0.38, 1.25, 36.0
+_LENGTH_PT = {"in": 72.0, "mm": 72 / 25.4, "pt": 1.0}
+
+
+def _points(length: str) -> float:
+    return float(length[:-2]) * _LENGTH_PT[length[-2:]]
+
+
+@dataclass(frozen=True)
+class LoneText:
+    """How a lone quote (or the pitch) is set: a scale of the zone's size and a top pad."""
+
+    scale: float = 1.0  # times the fitted size of the quote zone
+    pad_em: float = 0.0  # space above, in the text's own em: it sits in the zone's middle
+
+
+def lone_text(text: str, piece: Piece, base_pt: float, max_pt: float = 44.0) -> LoneText:
+    """Set a flyer's one quote (or, with none, its pitch) as a pull quote that fills its zone.
+
+    A flyer with one short quote would leave most of its quote zone blank. The
+    text is set as large as the zone holds (at most ``max_pt``), estimated from its
+    length, and what is left is split above and below it. Text fitting still
+    shrinks it (pad included: it is in em) if the estimate is too generous.
+    """
+    geometry = piece.geometry
+    if "quotes" not in geometry or "text_width" not in geometry:
+        return LoneText()
+    width = _points(geometry["text_width"])
+    height = (_points(geometry["quotes"]) - _SOURCE_PT) * 0.95
+    size, lines = max_pt, 1
+    while size > base_pt:
+        per_line = max(1, int(width / (_CHAR_EM * size)))
+        lines = -(-(len(text) + 2) // per_line)  # with its quotation marks; ceil
+        if lines * _LINE_EM * size <= height:
+            break
+        size -= 0.5
+    size = max(size, base_pt)
+    spare = height - lines * _LINE_EM * size
+    return LoneText(round(size / base_pt, 3), round(max(0.0, spare / 2 / size), 3))
 
 
 def _short_url(url: str) -> str:
@@ -178,12 +239,17 @@ def piece_context(
         "book": book,
         "site": catalog.site,
         "campaign": shown,
-        "sale": view.sale,
+        "sale": view.banner if view.banner and not view.banner.upcoming else None,
         "kicker": shown.name if shown else catalog.site.title,
         "headline": shown.headline if shown else book.pitch,
         "headline_lang": catalog.site.language if shown else book.language,
         "giving": catalog.support if shown and shown.kind == "fundraiser" else (),
         "quote_columns": split_quotes(book.quotes),
+        "lone": lone_text(
+            book.quotes[0].text if book.quotes else book.pitch, piece, _quotes_base(piece)
+        )
+        if len(book.quotes) <= 1
+        else LoneText(),
         "featured": book.featured_quote,
         "cover": cover,
         "cover_src": cover_src,
@@ -192,6 +258,7 @@ def piece_context(
         # page's (the templates' own words are in the site's language).
         "page": page,
         "dir_attr": page.attrs,
+        "proof": print_proof(urls.base_url),
         "qr_src": qr_data_uri(qr_url),
         "qr_url": qr_url,
         "link_url": urls.chooser(book.slug, src=piece.src, campaign=tag, absolute=True),
@@ -206,6 +273,10 @@ def piece_context(
             k for k in (book.title, shown.name if shown else None, catalog.site.title) if k
         ],
     }
+
+
+def _quotes_base(piece: Piece) -> float:
+    return next((f.base for f in piece.fits if f.field == "quotes"), 16.0)
 
 
 def check_fonts(catalog: Catalog, book: Book, piece: Piece, fonts: FontSet) -> None:

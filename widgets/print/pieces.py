@@ -75,7 +75,6 @@ class Piece:
     bookstore: bool = False  # without Amazon
     media_type: str = "application/pdf"
     geometry: Mapping[str, str] = field(default_factory=dict)
-    pixels: tuple[int, int] = (SOCIAL_WIDTH, SOCIAL_HEIGHT)  # an image piece's size in px
 
     @property
     def extension(self) -> str:
@@ -106,6 +105,7 @@ _GEOMETRY = {
         "page": "letter",
         "margin": "0.5in 0.5in 0.15in",
         "quotes": "2.42in",
+        "text_width": "7.5in",  # the page's width inside its margins
         "cover": "2.4in",
         "about_left": "2.7in",
     },
@@ -113,6 +113,7 @@ _GEOMETRY = {
         "page": "A4",
         "margin": "12mm 12mm 3mm",
         "quotes": "3.12in",
+        "text_width": "186mm",
         "cover": "2.4in",
         "about_left": "2.7in",
     },
@@ -256,29 +257,14 @@ def _press(size: str) -> Piece:
     )
 
 
-# The press kit's high-resolution cover: the typographic cover (or an SVG cover)
-# rasterized as the social image is, at a size print and the press can use.
-PRESS_COVER_WIDTH, PRESS_COVER_HEIGHT = 1600, 2400
-
 # Pieces built on demand by other widgets: the backlist sheet (several books on
-# one page, widgets.print.backlist) and the press kit's sheet and cover
-# (widgets.print.press). Not in PIECES, which `storefront flyers` builds per book.
+# one page, widgets.print.backlist) and the press kit's sheet (widgets.print.press).
+# Not in PIECES, which `storefront flyers` builds for each book.
 SHEETS: dict[str, Piece] = {
     p.name: p
     for size in FLYER_SIZES
     for p in (_backlist(size), _backlist(size, True), _press(size))
 }
-SHEETS["press-cover"] = Piece(
-    name="press-cover",
-    title="high-resolution cover",
-    template="press/cover.html",
-    stylesheet="press/cover.css",
-    src="press",
-    pages=1,
-    fits=(),
-    media_type="image/png",
-    pixels=(PRESS_COVER_WIDTH, PRESS_COVER_HEIGHT),
-)
 
 
 def get_piece(name: str) -> Piece:

@@ -1,12 +1,12 @@
 """The press kit's printed parts: the one-page press sheet and the high-resolution cover.
 
-Both are pieces of the print machinery (declared in :data:`.pieces.SHEETS`),
+The sheet is a piece of the print machinery (declared in :data:`.pieces.SHEETS`),
 laid out from the same :class:`~widgets.press.kit.PressKit` as the press page
-and rendered by the one WeasyPrint renderer of the process: the sheet is a
-fitted one-page PDF (Letter or A4) with a QR code of the tracked link
-``src=press``; the cover is the typographic cover (or an SVG cover) rasterized
-with pdfium as the social image is, at 1600 x 2400 px. An author's JPEG or PNG
-cover is never re-encoded: the kit sends the file itself.
+and rendered by the one WeasyPrint renderer of the process: a fitted one-page
+PDF (Letter or A4) with a QR code of the tracked link ``src=press``. The cover
+is the one raster cover of :mod:`widgets.cover_raster` (the EPUB sample's), at
+the cover's own 1600 x 2400 px; an author's JPEG or PNG cover is never
+re-encoded: the kit sends the file itself.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from storefront.catalog import Catalog
+from storefront.catalog import Author, Catalog
+from storefront.catalog.model import PHOTO_TYPES
 from storefront.templating import render
+from storefront.urls import print_proof
 
 from ..cover import book_cover, line_direction
-from ..press.kit import PressBook, PressKit, photo_extension
-from ..reproducible import source_date
+from ..cover_raster import PRESS_SIZE, RASTER_MEDIA_TYPE, raster_cover
+from ..press.kit import PressBook, PressKit
 from ..textdir import Span
 from ..typefaces import font_set
 from .layout import PieceJob, check_fonts, data_uri, print_cover, qr_data_uri
@@ -36,25 +38,13 @@ def press_sheet_piece(size: str = "letter") -> Piece:
 
 
 def _job(piece: Piece, book: str, html: str, css: str, catalog: Catalog, created) -> PieceJob:
-    fonts = font_set(catalog)
-    return PieceJob(
-        piece=piece.name,
-        book=book,
-        campaign=None,
-        html=html,
-        css=css,
-        fonts_css=fonts.face_css(),
-        font_files=fonts.font_files(),
-        created=source_date(created).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        digest="",  # built on demand, never kept in a manifest
-    )
+    return PieceJob.on_demand(piece, book, html, css, font_set(catalog), created)
 
 
-def _photo_src(author) -> str | None:
+def _photo_src(author: Author) -> str | None:
     if author.photo is None:
         return None
-    ext = photo_extension(author)
-    return data_uri(author.photo.read_bytes(), "image/png" if ext == "png" else "image/jpeg")
+    return data_uri(author.photo.read_bytes(), PHOTO_TYPES[author.photo.suffix.lower()])
 
 
 def press_sheet_html(kit: PressKit, entry: PressBook, piece: Piece) -> tuple[str, str]:
@@ -83,6 +73,7 @@ def press_sheet_html(kit: PressKit, entry: PressBook, piece: Piece) -> tuple[str
         "qr_url": link,
         "short_url": parts.netloc + parts.path + (f"?{parts.query}" if parts.query else ""),
         "press_url": kit.urls.press(entry.slug, absolute=True),
+        "proof": print_proof(kit.urls.base_url),  # the flyer shell marks every page PROOF
     }
     html = render(piece.template, g=piece.geometry, **context)
     css = render(piece.stylesheet, g=piece.geometry, piece=piece, fonts=fonts)
@@ -101,29 +92,12 @@ def build_press_sheet(
     return render_job(_job(piece, book, html, css, kit.catalog, created))
 
 
-def build_press_cover(
-    catalog: Catalog, entry: PressBook, *, created: datetime | None = None
-) -> tuple[bytes, str]:
-    """The high-resolution cover as (bytes, media type): the author's JPEG/PNG, else a PNG."""
+def build_press_cover(catalog: Catalog, entry: PressBook) -> tuple[bytes, str]:
+    """The high-resolution cover as (bytes, media type): the author's JPEG/PNG, else a JPEG."""
     book = entry.book
     if book.cover is not None and book.cover.suffix.lower() != ".svg":
         image = book_cover(book)
         return image.data, image.media_type
-    piece = SHEETS["press-cover"]
     fonts = font_set(catalog)
-    check_fonts(catalog, book, piece, fonts)
-    cover, cover_src = print_cover(book, fonts, piece.name)
-    width, height = piece.pixels
-    html = render(
-        piece.template,
-        piece=piece,
-        site=catalog.site,
-        book=book,
-        cover=cover,
-        cover_src=cover_src,
-        alt=entry.view.cover_alt,
-        direction=line_direction,
-        width=width,
-    )
-    css = render(piece.stylesheet, piece=piece, fonts=fonts, width=width, height=height)
-    return render_job(_job(piece, book.slug, html, css, catalog, created)), "image/png"
+    check_fonts(catalog, book, SHEETS["press-letter"], fonts)
+    return raster_cover(book, fonts, alt=entry.view.cover_alt, size=PRESS_SIZE), RASTER_MEDIA_TYPE

@@ -14,18 +14,17 @@ import io
 import os
 import threading
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from storefront.catalog import Book, Campaign, Catalog
-from storefront.urls import Urls
+from storefront.catalog import Book, Catalog
 
 from ..typefaces import FONTS_DIR
 from .fit import fit_css, fit_document
 from .layout import PieceJob, prepare_piece
-from .pieces import PIECES, SHEETS, FlyerError, Piece
+from .pieces import PIECES, SHEETS, SOCIAL_HEIGHT, SOCIAL_WIDTH, FlyerError, Piece
 
 # Tagged PDFs (structure tree, /Lang, title shown in the window) for screen readers.
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
@@ -108,7 +107,7 @@ class Renderer:
                     "(only data: URLs and the fonts may be read while rendering)"
                 ) from None
             if piece.media_type == "image/png":
-                return rasterize(pdf, *piece.pixels)
+                return rasterize(pdf, SOCIAL_WIDTH, SOCIAL_HEIGHT)
             return pdf
 
     def render_html(self, html: str, css: str, font_files: tuple[str, ...] = ()) -> bytes:
@@ -123,7 +122,7 @@ class Renderer:
             return document.write_pdf()
 
     def _options(self, piece: Piece) -> dict:
-        # Image pieces (the social image, the press cover) are rasterized: tagging is wasted.
+        # The social image is rasterized: tagging it would be wasted work.
         return dict(PDF_OPTIONS) if piece.media_type == "application/pdf" else {}
 
     def _layout(self, job: PieceJob, piece: Piece, sizes: Mapping[str, float]):
@@ -216,16 +215,6 @@ def render_job(job: PieceJob) -> bytes:
     return renderer().render(job)
 
 
-def build_piece(
-    catalog: Catalog,
-    book: Book,
-    piece: str,
-    *,
-    urls: Urls,
-    campaign: Campaign | None = None,
-    at: datetime | None = None,
-    created: datetime | None = None,
-) -> bytes:
-    """Prepare and render one piece; see :func:`prepare_piece` for the arguments."""
-    job = prepare_piece(catalog, book, piece, urls=urls, campaign=campaign, at=at, created=created)
-    return render_job(job)
+def build_piece(catalog: Catalog, book: Book, piece: str, **options: Any) -> bytes:
+    """Prepare and render one piece; ``options`` are :func:`prepare_piece`'s (``urls``...)."""
+    return render_job(prepare_piece(catalog, book, piece, **options))

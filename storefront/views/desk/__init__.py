@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (routes)
     dashboard,
     history,
     preview,
+    readers,
     statistics,
     uploads,
 )

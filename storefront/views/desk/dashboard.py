@@ -12,14 +12,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ...catalog import Campaign, Catalog
 from ...clickdb import get_click_store
-from ...desk.linkreport import load_report
+from ...desk.builds import is_current, pieces_folder
+from ...linkcheck.report import load_report
 from ...pricing import active_campaigns, book_prices, format_instant, format_money, price_window
 from ...settings import is_loopback
 from ...stats import click_stats, daily, totals
 from ...storage import StorageError
 from .. import storefront
 from .base import bp, page
-from .builds import is_current, pieces_folder
 
 logger = logging.getLogger(__name__)
 

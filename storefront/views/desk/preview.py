@@ -20,12 +20,12 @@ from widgets.card import CardOptionError, build_card_view, parse_card, render_ca
 from widgets.page import render_book_page, render_index
 from widgets.print import FlyerError, build_piece, get_piece, piece_names
 
+from ...desk.builds import built_files, pieces_folder, read_status, start_build, zip_pieces
 from ...presentation import present_book
 from ...pricing import format_instant
 from ...urls import LAYOUTS, Urls
 from .. import storefront
 from .base import bp, page
-from .builds import built_files, pieces_folder, read_status, start_build, zip_pieces
 
 SHOWS = ("page", "index", "cards", "pieces")
 FRAME_CSP = (
@@ -110,8 +110,25 @@ def preview():
         book=book,
         books=catalog.books,
         layouts=LAYOUTS if catalog.support else tuple(x for x in LAYOUTS if x != "support"),
-        pieces=piece_names(),
+        pieces=[
+            (name, piece_aspect(name), get_piece(name).media_type == "application/pdf")
+            for name in piece_names()
+        ],
     )
+
+
+# Width / height of each piece's first page, so its preview keeps its space while it renders.
+_ASPECTS = {"letter": "8.5 / 11", "a4": "210 / 297"}
+_PIECE_ASPECTS = {
+    "postcard": "6.25 / 4.25",  # with its bleed
+    "bookmarks": "11 / 8.5",
+    "social": "1200 / 630",
+}
+
+
+def piece_aspect(name: str) -> str:
+    piece = get_piece(name)
+    return _PIECE_ASPECTS.get(name) or _ASPECTS.get(piece.size or "", "8.5 / 11")
 
 
 @bp.get("/preview/frame")

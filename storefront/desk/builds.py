@@ -22,9 +22,9 @@ from pathlib import Path
 from widgets.print import FlyerError, build_campaign, prepare_jobs, select_books
 from widgets.print.campaign import MANIFEST, load_manifest
 
-from ...catalog import Catalog
-from ...files import write_atomic
-from ...urls import Urls
+from ..catalog import Catalog
+from ..files import write_atomic
+from ..urls import Urls
 
 logger = logging.getLogger(__name__)
 

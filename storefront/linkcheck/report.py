@@ -1,4 +1,5 @@
-"""The last ``storefront links check`` result, kept as JSON in the instance folder.
+"""The link checker's report: the last ``storefront links check`` run, as JSON in the
+instance folder.
 
 ``storefront links check`` saves its run here (:func:`save_report`); the desk's
 dashboard reads it (:func:`load_report`) to show link health without checking
@@ -18,14 +19,9 @@ from ..settings import instance_folder
 REPORT_FILE = "links-report.json"
 
 
-def instance_path() -> Path:
-    """The app's instance folder, as ``create_app`` finds it (``STOREFRONT_INSTANCE_PATH``)."""
-    return instance_folder()
-
-
 def save_report(run: dict, catalog_version: str, folder: Path | None = None) -> Path:
     """Write a links check ``run`` (``LinkRun.to_dict()``) as the latest report."""
-    folder = folder or instance_path()
+    folder = folder or instance_folder()
     folder.mkdir(parents=True, exist_ok=True)
     body = {
         "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
