@@ -97,21 +97,6 @@ def _desk_password_line(instance: Path, url: str | None) -> str:
 
     from ..desk.auth import AuthStore
     from ..storage import StorageError
-<<<<<<< HEAD
-    from .stats import click_settings
-
-    url, _ = click_settings()
-    store = AuthStore(instance, url=url)  # the database every server reads it from
-    try:
-        known = store.has_password()
-    except (SQLAlchemyError, StorageError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return f"The desk's password could not be looked up in {store.where} now: {first}"
-    finally:
-        store.engine.dispose()  # before the fork: each worker opens its own connections
-    if known:
-        return f"The desk (/admin/) has a password (kept in the database {store.where})."
-=======
 
     store = AuthStore(instance, url=url)
     try:
@@ -123,7 +108,6 @@ def _desk_password_line(instance: Path, url: str | None) -> str:
         store.engine.dispose()
     if has_password:
         return f"The desk (/admin/) has a password (kept in {store.where})."
->>>>>>> main
     return (
         "The desk (/admin/) has no password yet: run `storefront admin set-password` with "
         f"the same database and instance folder ({store.where}; STOREFRONT_DATABASE_URL and "
