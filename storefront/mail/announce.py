@@ -19,7 +19,14 @@ from datetime import datetime, timedelta
 
 from ..catalog import Book, Campaign, Catalog
 from ..presentation import present_book
-from ..pricing import campaign_covers, format_day, last_moment, price_offer
+from ..pricing import (
+    FormatSale,
+    campaign_covers,
+    format_day,
+    last_moment,
+    price_offer,
+    sale_summary,
+)
 from ..urls import Urls
 
 KINDS = ("campaign", "book")
@@ -181,8 +188,13 @@ def _sale_section(
         f"**{escape_markdown(book.full_title)}**, {escape_markdown(view.credits.line)}",
         "",
     ]
-    lowered = 0
+    summary = sale_summary(catalog, book, at, campaign)
+    if summary is None:
+        return []
     for fmt in view.formats:
+        sale = summary.format_sale(fmt.format)
+        if sale is None:
+            continue
         offers = [
             o
             for o in fmt.offers
@@ -190,18 +202,28 @@ def _sale_section(
             and (p := price_offer(catalog, o.offer, at)).campaign is not None
             and p.campaign.slug == campaign.slug
         ]
-        if not offers:
-            continue
-        lowered += 1
-        cheapest = min(offers, key=lambda o: o.price.amount)
-        lines.append(
-            f"- {fmt.label}: **{escape_markdown(cheapest.price_text)}** "
-            f"(was {escape_markdown(cheapest.list_text or '')}) until {escape_markdown(until)}\\"
-        )
+        lines.append(f"- {fmt.label}: {_sale_prices(sale)} until {escape_markdown(until)}\\")
         lines.append(f"  {_buy_links(urls, book, offers)}")
-    if not lowered:
-        return []
     return [*lines, ""]
+
+
+def _sale_prices(sale: FormatSale) -> str:
+    """``**€2.99** (was €4.99) at Kobo, or **£2.39** (was £3.99) at Amazon``: as the offers say.
+
+    One entry per distinct sale price (:func:`~storefront.pricing.sale_summary`), each in
+    its own currency with its list price and, when the format's offers differ, the stores.
+    """
+    parts = []
+    for p in sale.prices:
+        part = f"**{escape_markdown(p.text)}** (was {escape_markdown(p.list_text)})"
+        if p.vendors:
+            part += " at " + escape_markdown(_and(p.vendors))
+        parts.append(part)
+    return ", or ".join(parts)
+
+
+def _and(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def draft_book(catalog: Catalog, book: Book, urls: Urls, at: datetime) -> Draft:
