@@ -11,15 +11,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from ..catalog import Catalog
 from ..readers import recipients, unsubscribe_token
 from ..urls import Urls
-from .message import ListHeaders, compose
+from .message import ListHeaders, MessageTemplate, compose
 from .outbox import Outbox, message_id
-from .render import RenderedMail, render_announcement
+from .render import UNSUBSCRIBE, RenderedMail, render_announcement
 from .settings import MailSettings
 from .transport import SmtpTransport
 
@@ -99,9 +99,7 @@ class Mailing:
             link = self.unsubscribe_url(reader_id)
         text, html = rendered.personal(link)
         headers = ListHeaders(
-            list_id=f"{self.catalog().site.title} <readers.{self.domain}>",
-            unsubscribe_https=link,
-            unsubscribe_mailto=f"mailto:{self.settings.sender_address}?subject=unsubscribe",
+            list_id=self.list_id(), unsubscribe_https=link, unsubscribe_mailto=self.mailto()
         )
         msg = compose(
             subject=subject_prefix + snapshot["subject"],
@@ -114,6 +112,36 @@ class Mailing:
         del msg["Message-ID"]
         msg["Message-ID"] = msgid
         return msg
+
+    def list_id(self) -> str:
+        return f"{self.catalog().site.title} <readers.{self.domain}>"
+
+    def mailto(self) -> str:
+        return f"mailto:{self.settings.sender_address}?subject=unsubscribe"
+
+    def template(self, snapshot: dict) -> MessageTemplate | None:
+        """The snapshot's message composed once, for :meth:`message_bytes` (None: compose each)."""
+        return MessageTemplate.build(
+            subject=snapshot["subject"],
+            sender=self.settings.sender,
+            text=snapshot["text"],
+            html=snapshot["html"],
+            placeholder=UNSUBSCRIBE,
+            list_id=self.list_id(),
+            unsubscribe_mailto=self.mailto(),
+        )
+
+    def message_bytes(
+        self, template: MessageTemplate, *, to: str, reader_id: int, msgid: str
+    ) -> bytes | None:
+        """One reader's message as bytes from ``template`` (as :meth:`message` makes it), or
+        None when this reader's message must be composed with :meth:`message`."""
+        return template.fill(
+            to=to,
+            msgid=msgid,
+            unsubscribe_url=self.unsubscribe_url(reader_id),
+            date=datetime.now(UTC),
+        )
 
     def send_test(self, announcement_id: int, to: str) -> str:
         """Send the author one copy as it will arrive (subject marked ``[Test]``); its id."""

@@ -185,10 +185,14 @@ class Sender:
         msgid = message_id(snapshot["token"], delivery.id, self.mailing.domain)
         now = self.mailing.clock
         try:
-            msg = self.mailing.message(
-                to=delivery.email, reader_id=delivery.reader_id, snapshot=snapshot, msgid=msgid
-            )
-            transport.send(msg)
+            data = self._fast(transport, snapshot, delivery, msgid)
+            if data is not None:
+                transport.send_bytes(delivery.email, data)
+            else:
+                msg = self.mailing.message(
+                    to=delivery.email, reader_id=delivery.reader_id, snapshot=snapshot, msgid=msgid
+                )
+                transport.send(msg)
         except MailSetupError as exc:
             # The login, TLS or sender is wrong: the author's to fix, never the reader's.
             self.outbox.release([delivery.id], self.worker)
@@ -210,6 +214,24 @@ class Sender:
             return True
         self._record_sent(delivery, msgid)
         return True
+
+    def _fast(self, transport, snapshot: dict, delivery: Delivery, msgid: str) -> bytes | None:
+        """The reader's message as bytes from the announcement's template, if both allow it.
+
+        The template is composed once per announcement (kept with its snapshot); a
+        transport without ``send_bytes``, or a message the template cannot carry exactly
+        (see :class:`~storefront.mail.message.MessageTemplate`), is composed in full.
+        """
+        if not hasattr(transport, "send_bytes"):
+            return None
+        if "template" not in snapshot:
+            snapshot["template"] = self.mailing.template(snapshot) if snapshot else None
+        template = snapshot["template"]
+        if template is None:
+            return None
+        return self.mailing.message_bytes(
+            template, to=delivery.email, reader_id=delivery.reader_id, msgid=msgid
+        )
 
     def _record_sent(self, delivery: Delivery, msgid: str) -> None:
         """Commit "sent" now; if the database hiccups, try again for a few seconds.

@@ -189,8 +189,27 @@ class SmtpTransport:
             else:
                 msg = _idna_headers(msg)
         options = ["SMTPUTF8", "BODY=8BITMIME"] if needs_utf8 else []
+        data = msg.as_bytes(policy=msg.policy.clone(utf8=needs_utf8, linesep="\r\n"))
+        self._transmit(smtp, sender, envelope, data, options)
+        return str(msg.get("Message-ID", ""))
+
+    def send_bytes(self, to: str, data: bytes) -> None:
+        """Hand ``data``, a whole message with CRLF line ends, to the server for ``to``.
+
+        For messages made once and filled in per reader
+        (:class:`~storefront.mail.message.MessageTemplate`): ``to`` and the sender must be
+        ASCII addresses (others go through :meth:`send`, which can rewrite headers or ask
+        for SMTPUTF8); ``ValueError`` otherwise. Errors are classified as :meth:`send` does.
+        """
+        sender = self.settings.sender_address
+        if not to.isascii() or not sender.isascii():
+            raise ValueError("send_bytes takes ASCII addresses only: use send()")
+        self._transmit(self.connect(), sender, [to], data, [])
+
+    def _transmit(
+        self, smtp: smtplib.SMTP, sender: str, envelope: list[str], data: bytes, options: list
+    ) -> None:
         try:
-            data = msg.as_bytes(policy=msg.policy.clone(utf8=needs_utf8, linesep="\r\n"))
             refused = smtp.sendmail(sender, envelope, data, mail_options=options)
         except smtplib.SMTPRecipientsRefused as exc:
             self._reset(smtp)
@@ -216,7 +235,6 @@ class SmtpTransport:
         self._last_used = time.monotonic()
         if refused:  # some of several recipients refused: report them, others got it
             logger.warning("mail: some recipients refused: %s", refused)
-        return str(msg.get("Message-ID", ""))
 
     def _reset(self, smtp: smtplib.SMTP) -> None:
         # After a refusal, RSET clears the half-made transaction; if that fails, reconnect.
