@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.utils import parseaddr
+from functools import cached_property
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..settings import PREFIX, SettingsError
@@ -42,7 +43,7 @@ class MailSettings:
     sender: str  # the From header, e.g. "Robert Zimmerman <news@example.org>"
     rate: float = DEFAULT_RATE  # messages per second
 
-    @property
+    @cached_property  # read for every message: parsed once
     def sender_address(self) -> str:
         """The bare address of the sender (the envelope's ``MAIL FROM``)."""
         return parseaddr(self.sender)[1]

@@ -76,10 +76,17 @@ class SmtpTransport:
     ):
         self.settings = settings
         self.timeout = timeout
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        self._ssl_context = ssl_context
         self.local_hostname = local_hostname
         self._smtp: smtplib.SMTP | None = None
         self._last_used = 0.0
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS context, made when first needed (loading the CA store costs ~0.1 s)."""
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
 
     def __enter__(self) -> SmtpTransport:
         return self
