@@ -11,7 +11,7 @@ worst round is from the median, and the median p50/p99 of the route. One more ru
 per round drives the reader click at 32 connections for its p99. The load average
 is printed before and after: on a shared machine, read the ratios with it.
 
-Targets (issue 21): book page, card 200 and card 304 >= 1.3x, the durable reader click
+Targets: book page, card 200 and card 304 >= 1.3x, the durable reader click
 >= 0.9x, every round within +-15% of the median, the click's p99 at 32 connections
 <= 40 ms. Exit status 1 when a target is missed (2 when the bench itself failed).
 """

@@ -3,13 +3,13 @@
     python -m bench.bench_redirect [--rounds 3] [--duration 10] [--workers 2]
                                    [--postgres postgresql:///storefront_bench]
 
-Routes: ``/go/genesis/kindle`` as a reader (each request commits a click row to
-SQLite in WAL mode, ``synchronous=NORMAL``, one persistent connection per worker,
-before the 302), the same as a crawler (recorded apart), the store chooser page,
-and, with ``--postgres``, the reader click on PostgreSQL. Each round runs the
-baseline first, then every route; the table shows the medians. Afterwards the
-rows are counted: every answered click is in the database (the count may exceed
-wrk's by the requests in flight when a run stops, and by the warm-up runs).
+Routes: ``/go/genesis/kindle`` as a reader (each request appends its click to the
+worker's click log before the 302; the worker's writer commits the log to SQLite in WAL
+mode, ``synchronous=NORMAL``, in batches every 100 ms), the same as a crawler (recorded
+apart), the store chooser page, and, with ``--postgres``, the reader click on
+PostgreSQL. Each round runs the baseline first, then every route; the table shows the
+medians. Afterwards the rows are counted: every answered click is in the database (the
+count may exceed wrk's by the requests in flight when a run stops, and by the warm-up runs).
 Target: the reader click at >= 0.7x the bare endpoint on SQLite.
 
 Then (unless ``--no-frozen``) the reader click on a private PostgreSQL cluster started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -83,6 +84,18 @@ def gunicorn_options(
     return options
 
 
+def preload_modules() -> None:
+    """Import the app's modules in gunicorn's master, before it forks its workers.
+
+    A worker the master starts, or starts again after one died, then only builds its
+    app (catalog, engine): on a busy 2-core machine that is about 2 s instead of 6.
+    Nothing is created here: no app, no connection, no thread (each worker makes its own).
+    """
+    import_module("storefront.app")
+
+
 def run_server(**settings: Any) -> None:
     """Run the app under gunicorn; ``settings`` are :func:`gunicorn_options`'s arguments."""
-    GunicornServer(gunicorn_options(**settings)).run()
+    options = gunicorn_options(**settings)
+    preload_modules()
+    GunicornServer(options).run()

@@ -110,7 +110,8 @@ def _desk_password_line(instance: Path, url: str | None) -> str:
         return f"The desk (/admin/) has a password (kept in {store.where})."
     return (
         "The desk (/admin/) has no password yet: run `storefront admin set-password` with "
-        f"the same instance folder ({instance}; STOREFRONT_INSTANCE_PATH sets it)."
+        f"the same database and instance folder ({store.where}; STOREFRONT_DATABASE_URL and "
+        "STOREFRONT_INSTANCE_PATH set them)."
     )
 
 

@@ -1,6 +1,5 @@
 """Sign-in for the author: a password hash and a session generation.
 
-<<<<<<< HEAD
 The password is kept as an Argon2id hash (argon2-cffi) in the ``desk_state`` table of
 the app's one database (never in the catalog), so with several servers on one
 PostgreSQL the password is set once for all of them. The same table holds the
@@ -9,15 +8,8 @@ issued in, and signing out (or setting a new password) moves the generation on, 
 a cookie from before no longer opens the desk on any server, even if someone kept a
 copy; and the session secret, unless ``STOREFRONT_SECRET_KEY`` sets one. A password
 or secret an older version kept in the instance folder (``desk-auth.json``,
-``secret_key``) is moved into the database on first use.
-=======
-The password is kept as an Argon2id hash (argon2-cffi) in ``desk-auth.json`` in the
-instance folder, never in the catalog. The same file holds the session
-*generation*: every signed session cookie carries the generation it was issued
-in, and signing out (or setting a new password) moves the generation on, so a
-cookie from before no longer opens the desk, even if someone kept a copy. Wrong
+``secret_key``) is moved into the database on first use. Wrong
 passwords are slowed by :mod:`storefront.desk.throttle`.
->>>>>>> main
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ DEFAULT_BUDGET = 0.05  # seconds a write may take before the database counts as 
 DEFAULT_FLUSH_DELAY = 0.1  # seconds at most between a click's 302 and its batch's commit
 DEFAULT_RETRY_AFTER = 0.5  # after a failure, spool without asking the database (doubling)
 DEFAULT_FILE_CHECK = 0.05  # seconds between checks that the SQLite file is still the one open
-RECENT = 1.0  # seconds of written clicks kept to write again if the SQLite file was removed
+RECENT = 5.0  # seconds of written clicks kept to write again if the SQLite file was removed
 DEFAULT_REPLAY_INTERVAL = 5.0  # seconds between replay attempts while clicks are spooled
 
 
@@ -112,6 +112,7 @@ class ClickStore(ClickWriter):
         # they went into: written again if that file turns out removed or replaced.
         self._recent: collections.deque[tuple[float, list[ClickEvent]]] = collections.deque()
         self._recent_generation = 0
+        self._recent_for = RECENT
         self._ready = False  # schema checked by this process
         # What the writer has settled, by the log's sequence numbers (waiters watch it).
         self._settled = threading.Condition()

@@ -43,6 +43,7 @@ class ClickWriter:
             self._flush_queued = False
         batch = self.log.take()
         if batch is None:
+            self._check_file()
             return
         failures = self.breaker.failures
         try:
@@ -56,6 +57,17 @@ class ClickWriter:
             return
         self._stored_batch(batch, late=self.breaker.failures > failures)
         self._settle(stored=batch.upto)  # after the breaker closed: a waiter sees it closed
+
+    def _check_file(self) -> None:
+        """SQLite: write the recent clicks again if their file was removed or replaced."""
+        if self._file is None or not self._recent:
+            return
+        while self._recent and self._recent[0][0] < time.monotonic() - self._recent_for:
+            self._recent.popleft()
+        if self._recent and self._file.moved():
+            lost = self._recent_events()
+            self._recover_file()
+            self._write(lost)
 
     def _stored_batch(self, batch: Batch, late: bool) -> None:
         if late:
@@ -89,7 +101,10 @@ class ClickWriter:
         while not self._closed and self._ticker_pid == pid:
             time.sleep(self.flush_delay)
             now = time.monotonic()
-            if self.log.pending() and self._thread.busy_for() == 0 and self.breaker.allows(now):
+            # With SQLite, recent writes are also looked after: the file they went into
+            # may be removed after them, with no new click to notice it.
+            waiting = self.log.pending() or self._recent
+            if waiting and self._thread.busy_for() == 0 and self.breaker.allows(now):
                 self._request_flush()
             if now >= next_look:
                 # Clicks of a process that died, or spooled by an older version.
