@@ -1,30 +1,29 @@
 """Bench the announcement send: messages rendered and handed to a local SMTP server.
 
-    python -m bench.bench_mail [--recipients 10000] [--rate 10000]
+    python -m bench.bench_mail [--recipients 10000] [--senders 2] [--rate 10000]
 
 One announcement (the built-in sale) to ``--recipients`` confirmed readers in a SQLite
-database in a temporary folder, sent by the real sender (outbox claims, per-message
-commits, the shared pace at ``--rate`` messages per second) to aiosmtpd listening on
-127.0.0.1 in its own process (it counts what it accepts). Prints:
+database in a temporary folder, sent by ``--senders`` processes each running the real
+sender (as each worker of ``storefront serve`` does: outbox claims with leases, a commit
+per message, the shared pace at ``--rate`` messages per second) to aiosmtpd on
+127.0.0.1 in a process of its own (it counts what it accepts). Prints:
 
 - the start of the send (render once, snapshot every recipient) in seconds;
-- composing alone: messages per second built and serialized, no SMTP, no database;
-- the send: total seconds, messages per second, and the sender's resident memory
-  sampled every 50 ms (at start, at 25/50/75/100% of the send, and the peak).
+- composing alone: messages per second built and serialized in one process, no SMTP;
+- the send: seconds, messages per second, the senders' CPU per message, and the
+  largest sender's resident memory sampled every 50 ms (at 0/25/50/75/100% of the
+  send, and its peak).
 
-Target: 10,000 recipients in under 60 s on 2 cores, memory flat (the peak within a few
-MB of the start).
+Target: 10,000 recipients in under 60 s on 2 cores, memory flat.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,31 +49,46 @@ print(Count.accepted, flush=True)
 controller.stop()
 """
 SENDER = "Robert Zimmerman <news@books.example.org>"
+# One sender process, as each app server worker runs one: the real Sender until no
+# delivery is pending; it prints the CPU seconds it used.
+CHILD = """
+import resource, sys, time
+sys.path.insert(0, sys.argv[5])
+from storefront.catalog import load_catalog
+from storefront.mail.outbox import Outbox
+from storefront.mail.sender import Mailing, Sender
+from storefront.mail.settings import mail_settings
+from storefront.pricing import utcnow
+from storefront.storage import make_engine
+from storefront.urls import Urls
+
+database, smtp_url, rate, announcement = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+catalog = load_catalog(None)
+outbox = Outbox(make_engine(database, 5.0))
+settings = mail_settings({"SMTP_URL": smtp_url, "MAIL_FROM": sys.argv[6], "MAIL_RATE": rate})
+mailing = Mailing(outbox, settings, lambda: catalog, Urls("https://books.example.org"),
+                  "bench-secret", utcnow)
+sender = Sender(mailing)
+print("ready", flush=True)
+while outbox.progress(announcement)["pending"]:
+    handled, wait = sender.run_once()
+    if not handled:
+        time.sleep(max(wait, 0.01))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(usage.ru_utime + usage.ru_stime, flush=True)
+"""
 
 
-def rss_mb() -> float:
-    """This process's resident memory now, in MB (from /proc)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+def rss_mb(pid: int | str = "self") -> float:
+    """A process's resident memory now, in MB (from /proc); 0 once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return 0.0
-
-
-class Sampler(threading.Thread):
-    """Sample RSS every ``interval`` seconds with the sent count, until stopped."""
-
-    def __init__(self, progress, interval: float = 0.05):
-        super().__init__(daemon=True)
-        self.progress = progress
-        self.interval = interval
-        self.samples: list[tuple[int, float]] = []
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            self.samples.append((self.progress(), rss_mb()))
-            self.done.wait(self.interval)
 
 
 def free_port() -> int:
@@ -152,7 +166,7 @@ def draft_id(mailing, catalog, urls) -> int:
     )
 
 
-def bench_compose(mailing, announcement_id: int, count: int = 2000) -> float:
+def bench_compose(mailing, announcement_id: int, count: int = 500) -> float:
     """Messages per second composed and serialized (no SMTP, no database)."""
     from storefront.mail.outbox import message_id
 
@@ -173,14 +187,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=10_000, help="STOREFRONT_MAIL_RATE")
+    parser.add_argument(
+        "--senders", type=int, default=2, help="sender processes (storefront serve: 2 workers)"
+    )
     args = parser.parse_args(argv)
-    if args.recipients < 1:
-        parser.error("--recipients must be at least 1")
-    sys.path.insert(0, str(REPO))
-    from storefront.mail.sender import Sender
-
+    if args.recipients < 1 or args.senders < 1:
+        parser.error("--recipients and --senders must be at least 1")
     port = free_port()
     server = start_server(port)
+    children: list[subprocess.Popen] = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench-mail-") as folder:
             smtp_url = f"smtp://127.0.0.1:{port}?security=none"
@@ -190,39 +205,55 @@ def main(argv: list[str] | None = None) -> int:
             queued = mailing.start(announcement_id)
             enqueue = time.perf_counter() - started
             composed = bench_compose(mailing, announcement_id)
-            sender = Sender(mailing)
-            sent = [0]
-            sampler = Sampler(lambda: sent[0])
-            base_rss = rss_mb()
-            sampler.start()
+            database = mailing.outbox.engine.url.render_as_string(hide_password=False)
+            command = [sys.executable, "-c", CHILD, database, smtp_url, str(args.rate)]
+            command += [str(announcement_id), str(REPO), SENDER]
+            children = [
+                subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+                for _ in range(args.senders)
+            ]
+            for child in children:
+                if child.stdout.readline().strip() != "ready":
+                    raise BenchError("a sender did not start")
             started = time.perf_counter()
-            while mailing.outbox.progress(announcement_id)["pending"]:
-                handled, wait = sender.run_once()
-                sent[0] += handled
-                if not handled:
-                    time.sleep(max(wait, 0.01))
+            samples: list[tuple[int, list[float]]] = []  # (sent so far, RSS MB per sender)
+            sent, next_count = 0, 0.0
+            while any(child.poll() is None for child in children):
+                now = time.perf_counter()
+                if now >= next_count:
+                    sent = queued - mailing.outbox.progress(announcement_id)["pending"]
+                    next_count = now + 0.5
+                samples.append((sent, [rss_mb(child.pid) for child in children]))
+                time.sleep(0.05)
             seconds = time.perf_counter() - started
-            sampler.done.set()
-            sampler.join()
+            cpu = sum(float(child.stdout.read().strip() or 0) for child in children)
             progress = mailing.outbox.progress(announcement_id)
         server.stdin.close()
         accepted = int(server.stdout.readline().strip() or 0)
     finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            child.stdout.close()
         if server.poll() is None:
             server.wait(10)
     print(f"recipients: {queued:,}; the server accepted {accepted:,} ({progress['sent']:,} sent)")
     print(f"start of the send (render once, snapshot every recipient): {enqueue:.2f} s")
-    print(f"composing alone: {composed:,.0f} messages/s")
+    print(f"composing alone, one process: {composed:,.0f} messages/s")
     print(
-        f"send: {seconds:.1f} s for {queued:,} messages, {queued / seconds:,.0f} messages/s "
-        f"(rate limit {args.rate:g}/s); pid {os.getpid()}"
+        f"send: {seconds:.1f} s for {queued:,} messages with {args.senders} sender process(es): "
+        f"{queued / seconds:,.0f} messages/s (rate limit {args.rate:g}/s); "
+        f"{cpu / queued * 1000:.1f} ms of sender CPU per message"
     )
+    live = [(n, [mb for mb in mbs if mb]) for n, mbs in samples]
+    live = [(n, mbs) for n, mbs in live if mbs]
     marks = []
-    for share in (0.25, 0.5, 0.75, 1.0):
-        at = next((mb for n, mb in sampler.samples if n >= share * queued), sampler.samples[-1][1])
-        marks.append(f"{int(share * 100)}% {at:.1f}")
-    peak = max(mb for _, mb in sampler.samples)
-    print(f"RSS MB: start {base_rss:.1f}; {'; '.join(marks)}; peak {peak:.1f}")
+    for share in (0.0, 0.25, 0.5, 0.75, 1.0):
+        at = next((mbs for n, mbs in live if n >= share * queued), live[-1][1])
+        marks.append(f"{int(share * 100)}% {max(at):.1f}")
+    peak = max(max(mbs) for _, mbs in live)
+    print(f"RSS of the largest sender, MB: {'; '.join(marks)}; peak {peak:.1f}")
     if accepted != queued:
         print("the server did not accept every message", file=sys.stderr)
         return 1

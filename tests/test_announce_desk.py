@@ -13,8 +13,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from storefront.cli import main
-from storefront.desk.auth import AuthStore
 from storefront.mail.sender import MAILING, OUTBOX, Sender
+from storefront.readers import counts
 
 from .test_desk import PASSWORD, csrf_of, sign_in
 from .test_outbox import SENDER, add_readers
@@ -25,7 +25,7 @@ BASE = "https://books.example.org"
 @pytest.fixture
 def desk_mail_app(make_app, smtp_server, catalog_file):
     app = make_app(CATALOG=str(catalog_file), SMTP_URL=smtp_server.url, MAIL_FROM=SENDER)
-    AuthStore(app.instance_path).set_password(PASSWORD)
+    app.extensions["desk"].auth.set_password(PASSWORD)
     return app
 
 
@@ -67,8 +67,8 @@ def test_the_readers_page_shows_the_list_and_a_draft_for_each_sale_and_book(auth
     soup = soup_of(author.get("/admin/readers"))
     nav = soup.find("nav", attrs={"aria-label": "Desk"})
     assert nav.find("a", string="Readers")["aria-current"] == "page"
-    counts = {td["data-state"]: int(td.text) for td in soup.select("#counts td")}
-    assert counts == {"confirmed": 2, "pending": 1, "unsubscribed": 1, "suppressed": 0}
+    shown = {td["data-state"]: int(td.text) for td in soup.select("#counts td")}
+    assert shown == {"confirmed": 2, "pending": 1, "unsubscribed": 1, "suppressed": 0}
     week = soup.select("#growth tbody tr")[0].find_all("td")
     assert [int(td.text) for td in week[1:]] == [4, 2, 0]  # signed up, confirmed, left
     placement = soup.select("#placements tbody tr")[0].find_all("td")
@@ -191,7 +191,7 @@ def test_the_readers_section_needs_a_session(desk_mail_app):
 
 def test_without_mail_settings_the_desk_drafts_but_does_not_send(make_app, catalog_file):
     app = make_app(CATALOG=str(catalog_file))
-    AuthStore(app.instance_path).set_password(PASSWORD)
+    app.extensions["desk"].auth.set_password(PASSWORD)
     client = app.test_client()
     sign_in(client)
     soup = soup_of(client.get("/admin/readers"))
@@ -205,7 +205,7 @@ def test_catalog_text_is_escaped_in_the_readers_pages(make_app, write_catalog):
     from .test_announce import HOSTILE_SALE
 
     app = make_app(CATALOG=str(write_catalog(HOSTILE_SALE)))
-    AuthStore(app.instance_path).set_password(PASSWORD)
+    app.extensions["desk"].auth.set_password(PASSWORD)
     client = app.test_client()
     sign_in(client)
     soup = soup_of(client.get("/admin/readers"))
@@ -262,7 +262,7 @@ def test_announce_without_mail_settings_says_what_to_set(runner, tmp_path):
     assert result.exit_code == 1 and "STOREFRONT_SMTP_URL" in result.output
 
 
-def test_announce_then_send_delivers_to_the_list(runner, cli_env, smtp_server, tmp_path):
+def test_announce_then_send_delivers_to_the_list(runner, cli_env, smtp_server, make_app):
     from storefront.storage import make_engine
 
     add_readers(make_engine(cli_env["STOREFRONT_DATABASE_URL"]), ["a@example.org"])
@@ -279,6 +279,18 @@ def test_announce_then_send_delivers_to_the_list(runner, cli_env, smtp_server, t
         a["href"] for a in BeautifulSoup(mail.part("html"), "html.parser").find_all("a", href=True)
     ]
     assert all(parse_qs(urlsplit(u).query).get("src") == ["email"] for u in links if "/go/" in u)
+    # The link the command signed works in the app server (one key, kept in the database).
+    app = make_app(
+        DATABASE_URL=cli_env["STOREFRONT_DATABASE_URL"], SMTP_URL=smtp_server.url, MAIL_FROM=SENDER
+    )
+    response = app.test_client().post(
+        urlsplit(https).path,
+        data="List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code < 400
+    with app.extensions[OUTBOX].engine.connect() as conn:
+        assert counts(conn)["unsubscribed"] == 1
 
 
 def test_announce_at_a_moment_schedules_it(runner, cli_env, smtp_server):
@@ -307,3 +319,11 @@ def test_check_warns_when_the_list_is_on_and_no_postal_address_is_set(
     env = {k: v for k, v in cli_env.items() if "SMTP" not in k}  # the list is off
     result = runner.invoke(main, ["check", "--catalog", str(without)], env=env)
     assert result.exit_code == 0 and "postal_address" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["send"], ["announce", "--book", "genesis"]])
+def test_an_unreachable_database_is_one_clear_line(runner, cli_env, command):
+    env = {**cli_env, "STOREFRONT_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}
+    result = runner.invoke(main, ["readers", *command], env=env)
+    assert result.exit_code == 1 and "the database is unavailable" in result.output
+    assert "Traceback" not in result.output

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from storefront.desk.auth import AuthStore
 from storefront.desk.throttle import FREE, Throttle, client_key, wait_after
 from storefront.storage import make_engine
 
@@ -121,7 +120,7 @@ def test_concurrent_guesses_on_two_servers_get_only_the_free_attempts(engine_url
 @pytest.fixture
 def proxied_desk(make_app, catalog_file):  # noqa: F811  (the fixture imported above)
     app = make_app(CATALOG=str(catalog_file), PROXY_COUNT=1)
-    AuthStore(app.instance_path).set_password(PASSWORD)
+    app.extensions["desk"].auth.set_password(PASSWORD)
     return app
 
 

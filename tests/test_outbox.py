@@ -216,17 +216,24 @@ def test_a_temporary_refusal_is_retried_with_backoff(mail_app, smtp_server, trou
         smtp_server.drop("data", times=1)
     mailing = mail_app.extensions[MAILING]
     outbox = mail_app.extensions[OUTBOX]
-    outbox.backoff_base = 0.5
+    outbox.backoff_base = 60.0
     announcement_id = announce(mail_app)
     mailing.start(announcement_id)
     sender = Sender(mailing)
+    before = datetime.now(UTC).replace(tzinfo=None)
     sender.run_until_idle()
     assert len(smtp_server.messages) == 1  # one went through, one waits for its retry
     with engine.connect() as conn:
         waiting = conn.execute(select(deliveries).where(deliveries.c.status == "pending")).one()
     assert waiting.attempts == 1 and waiting.last_error
-    assert sender.run_until_idle() == 0  # not yet: the backoff has not passed
-    time.sleep(0.6)
+    assert waiting.next_attempt_at >= before + timedelta(seconds=59)  # the backoff
+    assert sender.run_until_idle() == 0  # not yet
+    with engine.begin() as conn:  # a minute later
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == waiting.id)
+            .values(next_attempt_at=datetime.now(UTC).replace(tzinfo=None))
+        )
     assert sender.run_until_idle() == 1
     assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == [
         "busy@example.org",
@@ -449,3 +456,72 @@ def test_two_senders_on_one_postgresql_send_an_announcement_once(make_app, smtp_
             assert len(workers) == 2  # both servers sent part of it
         finally:
             app.extensions["clicks"].close()
+
+
+def test_each_app_server_runs_a_sender_thread_when_mail_is_configured(make_app, smtp_server):
+    from storefront.mail.sender import SENDER as THREAD
+
+    app = make_app(
+        TESTING=False, SMTP_URL=smtp_server.url, MAIL_FROM=SENDER, MAIL_SEND_INTERVAL=0.2
+    )
+    sender = app.extensions[THREAD]
+    try:
+        assert sender._thread.is_alive() and sender._thread.daemon
+        add_readers(app.extensions[OUTBOX].engine, ["reader@example.org"])
+        app.extensions[MAILING].start(announce(app))
+        sender.wake()
+        (mail,) = smtp_server.wait_for(1, timeout=30)
+        assert mail.rcpt_tos == ["reader@example.org"]
+        # The fast path still answers pages while the thread runs.
+        assert app.test_client().get("/books/genesis").status_code == 200
+    finally:
+        sender.stop()
+    assert not sender._thread.is_alive()
+    quiet = make_app(
+        TESTING=False, SMTP_URL=smtp_server.url, MAIL_FROM=SENDER, MAIL_SEND_INTERVAL=0
+    )
+    assert THREAD not in quiet.extensions
+    assert THREAD not in make_app(TESTING=False).extensions  # no mail settings: no thread
+
+
+def test_stats_count_what_the_email_sold(mail_app, smtp_server):
+    from .test_go import BROWSER
+
+    add_readers(mail_app.extensions[OUTBOX].engine, ["reader@example.org"])
+    mailing = mail_app.extensions[MAILING]
+    mailing.start(announce(mail_app))
+    Sender(mailing).run_until_idle()
+    (mail,) = smtp_server.wait_for(1)
+    hrefs, _ = links_in(mail.message)
+    buy = next(h for h in hrefs if "/go/genesis/ebookit" in h)
+    parts = urlsplit(buy)
+    response = mail_app.test_client().get(f"{parts.path}?{parts.query}", headers=BROWSER)
+    assert response.status_code in (302, 303)
+    clicks = mail_app.extensions["clicks"]
+    assert clicks.count(placement="email", campaign=CAMPAIGN, offer="ebookit") == 1
+
+
+def test_a_refused_login_pauses_without_spending_a_readers_tries(make_app):
+    from tests.smtp import SmtpServer
+
+    server = SmtpServer(auth=("author", "right")).start()
+    try:
+        wrong = server.url.replace("author:right@", "author:wrong@")
+        app = make_app(SMTP_URL=wrong, MAIL_FROM=SENDER)
+        engine = app.extensions[OUTBOX].engine
+        add_readers(engine, ["reader@example.org"])
+        mailing = app.extensions[MAILING]
+        announcement_id = announce(app)
+        mailing.start(announcement_id)
+        sender = Sender(mailing)
+        started = time.monotonic()
+        assert sender.run_until_idle() == 0  # returns at once: the next run tries again
+        assert time.monotonic() - started < 20
+        assert "refused the login" in sender.trouble
+        assert sender.pause_until > time.time() + 30
+        with engine.connect() as conn:
+            row = conn.execute(select(deliveries)).one()
+        assert (row.status, row.attempts, row.claimed_until) == ("pending", 0, None)
+        assert server.messages == [] and server.logins == []
+    finally:
+        server.stop()

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from storefront.clickdb import get_click_store
@@ -140,7 +142,7 @@ def test_a_bot_gets_the_same_answer_and_nothing_is_sent(web, list_app, smtp_serv
 
 
 def test_a_form_sent_faster_than_a_person_types_is_a_bot(web, list_app, smtp_server):
-    fresh = form_fields(web.get("/books/genesis").text)["t"]
+    fresh = form_fields(web.get("/readers/subscribe").text)["t"]  # rendered for this reader
     answer = sign_up(web, list_app, "fast@example.org", t=fresh)
     assert answer.status_code == 200 and "Check your inbox" in answer.text
     assert db_counts(list_app)["pending"] == 0 and smtp_server.messages == []
@@ -284,3 +286,33 @@ def test_one_client_signing_up_many_addresses_is_limited(web, list_app, smtp_ser
     other.environ_base["REMOTE_ADDR"] = "192.0.2.7"  # another reader is not held back
     assert sign_up(other, list_app, "elsewhere@example.org").status_code == 200
     assert len(smtp_server.wait_for(21)) == 21
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["email", "topics", "book", "src", "page", "t", "website"]),
+        st.text(max_size=300),
+        max_size=7,
+    )
+)
+def test_any_form_gets_an_answer_never_a_server_error(web, fields):
+    for accept in ("text/html", "application/json"):
+        answer = web.post("/readers/subscribe", data=fields, headers={"Accept": accept})
+        assert answer.status_code in (200, 400), (fields, answer.status_code)
+    for path in ("/readers/confirm/", "/readers/unsubscribe/"):
+        token = fields.get("t") or "x"
+        for method in (web.get, web.post):
+            status = method(path + quote(token, safe=""), data=fields).status_code
+            assert status in (200, 400, 404, 405), (path, token, status)
+
+
+def test_every_worker_renders_a_page_with_its_form_to_the_same_bytes(make_app, smtp_server):
+    # Two workers of one server: one instance folder (one secret), two processes' renders.
+    first, second = (make_app(SMTP_URL=smtp_server.url, MAIL_FROM=SENDER) for _ in range(2))
+    a = first.test_client().get("/books/genesis")
+    b = second.test_client().get("/books/genesis")
+    assert form_fields(a.text)["t"] == form_fields(b.text)["t"]
+    assert a.headers["ETag"] == b.headers["ETag"]

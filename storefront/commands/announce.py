@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import catalog_option, open_catalog
 
@@ -22,7 +23,7 @@ from . import catalog_option, open_catalog
 def _context(catalog_path: Path | None):
     """``(mailing or None, outbox, catalog, urls, settings)`` as ``create_app`` would make them."""
     from ..app import DEFAULTS
-    from ..desk.auth import secret_key
+    from ..desk.auth import AuthStore
     from ..mail.outbox import Outbox
     from ..mail.sender import Mailing
     from ..mail.settings import mail_settings
@@ -51,10 +52,16 @@ def _context(catalog_path: Path | None):
             settings=mail,
             catalog=lambda: catalog,
             urls=urls,
-            secret_key=settings["SECRET_KEY"] or secret_key(instance),
+            # The key the app servers sign with: shared through the database.
+            secret_key=settings["SECRET_KEY"] or AuthStore(instance, engine=engine).secret_key(),
             clock=utcnow,
         )
     return mailing, outbox, catalog, urls, settings
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 NOT_CONFIGURED = (
@@ -114,6 +121,16 @@ def announce(campaign, book, at, dry_run, catalog_path) -> None:
         return
     if mailing is None:
         raise click.ClickException(NOT_CONFIGURED)
+    try:
+        _queue(mailing, outbox, catalog, draft, when, now)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"the database is unavailable ({_first_line(exc)}); nothing was queued"
+        ) from None
+
+
+def _queue(mailing, outbox, catalog, draft, when, now) -> None:
+    """Store the draft, then schedule it or start it now; say what happened."""
     announcement_id = outbox.create(
         kind=draft.kind,
         ref=draft.ref,
@@ -160,4 +177,13 @@ def send(loop, catalog_path) -> None:
             time.sleep(interval)
     except KeyboardInterrupt:  # pragma: no cover - a person stopping the service
         pass
+    except SQLAlchemyError as exc:
+        # Nothing is lost: what was not sent waits in the outbox for the next run.
+        raise click.ClickException(
+            f"the database is unavailable ({_first_line(exc)}); {total} message(s) handled"
+        ) from None
     click.echo(f"{total} message(s) handled")
+    if sender.trouble:
+        raise click.ClickException(
+            f"sending paused: {sender.trouble}; what is left waits in the outbox"
+        )

@@ -22,20 +22,17 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from email.message import EmailMessage
 
-from ..catalog import Catalog
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
 from ..pricing import utcnow
-from ..readers import recipients, suppress, unsubscribe_token
-from ..urls import Urls
+from ..readers import suppress
 from .audience import still_subscribed
-from .message import ListHeaders, compose
+from .mailing import Mailing
 from .outbox import Batch, Delivery, Outbox, message_id
-from .render import RenderedMail, render_announcement
 from .settings import MailSettings, mail_settings
 from .transport import (
+    MailSetupError,
     PermanentMailError,
     SmtpTransport,
     TemporaryMailError,
@@ -52,113 +49,9 @@ BATCH_SECONDS = 5.0  # a batch holds about this many seconds of sending at the r
 MAX_BATCH = 200
 LEASE_MARGIN = 120.0  # seconds a lease outlives its batch's expected sending time
 TROUBLE = 3  # temporary failures in a row that make the sender pause
-
-
-@dataclass
-class Mailing:
-    """What sending needs, however the process was started (app server or command)."""
-
-    outbox: Outbox
-    settings: MailSettings
-    catalog: Callable[[], Catalog]  # the live catalog
-    urls: Urls
-    secret_key: str
-    clock: Callable[[], datetime]
-
-    @property
-    def domain(self) -> str:
-        return self.settings.sender_domain or "localhost"
-
-    def render(self, announcement: dict) -> RenderedMail:
-        """The announcement as it will arrive, from the catalog as it is now."""
-        return render_announcement(
-            announcement["markdown"],
-            announcement["subject"],
-            catalog=self.catalog(),
-            urls=self.urls,
-            campaign=announcement["campaign"],
-        )
-
-    def start(self, announcement_id: int) -> int | None:
-        """Start sending now: render, then snapshot it and its recipients (see Outbox.start)."""
-        announcement = self.outbox.get(announcement_id)
-        if announcement is None or announcement["status"] not in ("draft", "scheduled"):
-            return None
-        rendered = self.render(announcement)
-        topic = announcement["topic"]
-        books = announcement["books"].split()
-
-        def who(conn):
-            # A reader who chose one book hears only of that book; each reader once.
-            for book in books or [None]:
-                for r in recipients(conn, topic=topic, book=book):
-                    yield r.id, r.email
-
-        started = self.outbox.start(
-            announcement_id,
-            html=rendered.html,
-            text=rendered.text,
-            subject=rendered.subject,
-            recipients=who,
-            now=self.clock(),
-        )
-        if started is not None:
-            logger.info("announcement %s: sending to %s reader(s)", announcement_id, started)
-        return started
-
-    def unsubscribe_url(self, reader_id: int) -> str:
-        token = unsubscribe_token(self.secret_key, reader_id)
-        return self.urls.reader_unsubscribe(token, absolute=True)
-
-    def message(
-        self,
-        *,
-        to: str,
-        reader_id: int | None,
-        snapshot: dict,
-        msgid: str,
-        subject_prefix: str = "",
-    ) -> EmailMessage:
-        """The e-mail for one reader (or for the author's test: ``reader_id`` None)."""
-        rendered = RenderedMail(snapshot["subject"], snapshot["html"], snapshot["text"], (), (), ())
-        if reader_id is None:
-            link = self.urls.index(absolute=True)  # a test: no reader to unsubscribe
-        else:
-            link = self.unsubscribe_url(reader_id)
-        text, html = rendered.personal(link)
-        headers = ListHeaders(
-            list_id=f"{self.catalog().site.title} <readers.{self.domain}>",
-            unsubscribe_https=link,
-            unsubscribe_mailto=f"mailto:{self.settings.sender_address}?subject=unsubscribe",
-        )
-        msg = compose(
-            subject=subject_prefix + snapshot["subject"],
-            sender=self.settings.sender,
-            to=to,
-            text=text,
-            html=html,
-            list_headers=headers if reader_id is not None else None,
-        )
-        del msg["Message-ID"]
-        msg["Message-ID"] = msgid
-        return msg
-
-    def send_test(self, announcement_id: int, to: str) -> str:
-        """Send the author one copy as it will arrive (subject marked ``[Test]``); its id."""
-        announcement = self.outbox.get(announcement_id)
-        if announcement is None:
-            raise LookupError(f"no announcement {announcement_id}")
-        rendered = self.render(announcement)
-        snapshot = {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
-        msgid = message_id(
-            f"test{announcement['token']}{int(time.time())}", announcement_id, self.domain
-        )
-        msg = self.message(
-            to=to, reader_id=None, snapshot=snapshot, msgid=msgid, subject_prefix="[Test] "
-        )
-        with SmtpTransport(self.settings) as transport:
-            transport.send(msg)
-        return msgid
+SETUP_PAUSE = 60.0  # seconds to wait after the provider refused the login, TLS or sender
+BUSY_TRIES = 5  # claims refused in a row by a busy database before the error is raised
+SENT_TRIES = 5  # commits of "sent" tried before the sender gives up (and the lease decides)
 
 
 class Sender:
@@ -186,6 +79,8 @@ class Sender:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self.pause_until = 0.0
+        self._busy = 0  # claims refused in a row by a busy database
+        self.trouble = ""  # why the sender paused, if it did
 
     # -- one pass
 
@@ -206,13 +101,23 @@ class Sender:
         # the lease covers twice that, plus the margin for one slow answer.
         spacing = max(self.interval, self.per_message)
         size = max(1, min(MAX_BATCH, int(BATCH_SECONDS / spacing)))
-        batch = self.outbox.claim(
-            self.worker,
-            size,
-            rate=self.rate,
-            lease=2 * size * spacing + self.lease_margin,
-            still_subscribed=still_subscribed,
-        )
+        try:
+            batch = self.outbox.claim(
+                self.worker,
+                size,
+                rate=self.rate,
+                lease=2 * size * spacing + self.lease_margin,
+                still_subscribed=still_subscribed,
+            )
+        except OperationalError as exc:
+            # A lock or statement timeout while other senders claim: try again shortly;
+            # a database that stays away is the caller's to report.
+            self._busy += 1
+            if self._busy >= BUSY_TRIES:
+                raise
+            logger.info("mail: claim not possible now (%s); trying again", exc)
+            return 0, 0.5 * self._busy
+        self._busy = 0
         if not batch.deliveries:
             self.outbox.finish(self.mailing.clock())
             return 0, batch.wait
@@ -223,6 +128,7 @@ class Sender:
     def run_until_idle(self, limit: float | None = None) -> int:
         """Send until nothing is due (for cron); return how many messages were handled."""
         total = 0
+        self.trouble = ""
         deadline = None if limit is None else time.monotonic() + limit
         while not self._stop.is_set():
             handled, wait = self.run_once()
@@ -230,8 +136,8 @@ class Sender:
             if deadline is not None and time.monotonic() >= deadline:
                 break
             if not handled:
-                if wait <= 0:
-                    break
+                if wait <= 0 or time.time() < self.pause_until:
+                    break  # nothing due, or the provider refuses us: the next run tries again
                 time.sleep(min(wait, 1.0))
         return total
 
@@ -252,7 +158,13 @@ class Sender:
                 remaining.pop(0)
                 handled += 1
                 began = time.monotonic()
-                ok = self._deliver(transport, delivery)
+                try:
+                    ok = self._deliver(transport, delivery)
+                except MailSetupError as exc:
+                    handled -= 1  # given back untried
+                    self.pause_until = time.time() + SETUP_PAUSE
+                    self.trouble = str(exc)
+                    break
                 self.per_message = 0.8 * self.per_message + 0.2 * (time.monotonic() - began)
                 if ok:
                     trouble = 0
@@ -261,6 +173,7 @@ class Sender:
                 if trouble >= TROUBLE:
                     # The provider is struggling (or gone): give the rest back, pause.
                     self.pause_until = time.time() + min(300.0, 5.0 * 2**trouble)
+                    self.trouble = f"{trouble} temporary failures in a row"
                     logger.warning("mail: %s temporary failures in a row; pausing", trouble)
                     break
         self.outbox.release((d.id for d in remaining), self.worker)
@@ -276,6 +189,11 @@ class Sender:
                 to=delivery.email, reader_id=delivery.reader_id, snapshot=snapshot, msgid=msgid
             )
             transport.send(msg)
+        except MailSetupError as exc:
+            # The login, TLS or sender is wrong: the author's to fix, never the reader's.
+            self.outbox.release([delivery.id], self.worker)
+            logger.error("mail: cannot send (%s); pausing until it is fixed", exc)
+            raise
         except UnsupportedAddressError as exc:
             # The address may be fine; this server cannot take it: not the reader's fault.
             self.outbox.refused(delivery, self.worker, str(exc), now(), suppress=None)
@@ -290,8 +208,23 @@ class Sender:
         except ValueError as exc:  # an address or header the message cannot carry
             self.outbox.refused(delivery, self.worker, f"cannot compose: {exc}", now(), None)
             return True
-        self.outbox.sent(delivery, self.worker, msgid, now())
+        self._record_sent(delivery, msgid)
         return True
+
+    def _record_sent(self, delivery: Delivery, msgid: str) -> None:
+        """Commit "sent" now; if the database hiccups, try again for a few seconds.
+
+        Until this commits, a crash means the message goes again (with the same
+        Message-ID) when the lease runs out: keep the window as short as the database lets.
+        """
+        for attempt in range(SENT_TRIES):
+            try:
+                self.outbox.sent(delivery, self.worker, msgid, self.mailing.clock())
+                return
+            except SQLAlchemyError:
+                if attempt == SENT_TRIES - 1:
+                    raise
+                time.sleep(0.2 * 2**attempt)
 
     def _snapshot(self, announcement_id: int) -> dict:
         snapshot = self._snapshots.get(announcement_id)

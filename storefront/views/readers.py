@@ -67,10 +67,20 @@ def init_app(app: Flask) -> None:
     catalog = sf.catalog
     sf.urls.signup = SignupForm(
         action=sf.urls.absolute("/readers/subscribe"),
-        token=lambda: tokens.make_token(key, tokens.FORM, 0),
+        token=lambda: tokens.make_token(key, tokens.FORM, 0, now=_today()),
         text=consent_text(catalog.site.title, catalog.site.author),
         version=VERSION,
     )
+
+
+def _today() -> datetime:
+    """Midnight UTC: the instant in the token of a cached page's form.
+
+    A cached page cannot tell when a reader opened it, so its token only says the form
+    came from this site; being the same in every worker, it keeps one ETag per page.
+    The sign-up page and the card's script (``/readers/token``) get exact instants.
+    """
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def reader_list() -> ReaderList:
@@ -108,6 +118,7 @@ def _answer(message: str, status: int = 200, *, ok: bool = True, form: dict | No
         message=message,
         ok=ok,
         form=form,
+        fresh_token=tokens.make_token(current_app.extensions[EXTENSION].secret_key, tokens.FORM, 0),
         book=next((b for b in sf.catalog.books if form and b.slug == form["book"]), None),
     )
     return Response(html, status, mimetype="text/html")
