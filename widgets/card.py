@@ -7,7 +7,8 @@ One template tree (``templates/cards/``) renders every card in two styling modes
   shadow-DOM fragment for ``widget.js`` (:func:`render_card_fragment`) use it.
 * **inline mode** (``inline=True``): the same elements carry ``style`` attributes and
   there is no ``<style>`` and no script: the static snippet to paste into WordPress
-  (:func:`render_card_snippet`).
+  (:func:`render_card_snippet`), its text written so WordPress's filters keep it
+  (:mod:`widgets.card_paste`).
 
 Both modes take their declarations from one table (:mod:`widgets.card_style`); the
 options a card takes are validated in :mod:`widgets.card_options`. Every catalog string
@@ -41,6 +42,7 @@ from .card_options import (
     card_theme,
     parse_card,
 )
+from .card_paste import keep_as_pasted
 from .card_style import PALETTES, STYLES, TEXT_PAIRS, Styler, card_css, inline_style
 
 __all__ = [  # one import for callers: options and styles live in their own modules
@@ -156,7 +158,10 @@ def render_card_snippet(
     view: BookView, layout: str, theme: str, options: CardOptions | None = None
 ) -> str:
     """Render the static snippet: inline styles, no script, no stylesheet; paste anywhere."""
-    card = render_card(view, layout, theme, options, inline=True)
+    # WordPress's content filters change some text as it serves a post: written so
+    # they leave it alone (a dotted ``...`` stays dots, a line break adds no ``<br>``).
+    # Safe: the autoescaped card with only characters of its text turned into references.
+    card = Markup(keep_as_pasted(render_card(view, layout, theme, options, inline=True)))
     tz = view.site.tz
     valid_until = view.valid_until.astimezone(tz).date().isoformat() if view.valid_until else None
     return render(
