@@ -15,50 +15,24 @@ from flask import abort, flash, redirect, request, url_for
 
 from ...desk import document
 from ...desk.fields import TITLES, Field, array_kind, kind_of
-from ...desk.history import ChangedOnDisk, Invalid, ReadOnlyCatalog, SaveError, digest
+from ...desk.history import ChangedOnDisk, Invalid, ReadOnlyCatalog, digest
 from .. import storefront
 from .base import bp, desk, page
 from .campaigns import campaign_preview, duplicate_values
-from .editing import current, fields_for, label_for, save, try_catalog
+from .editing import (
+    current,
+    current_catalog,
+    fields_for,
+    label_for,
+    save,
+    save_and_go_back,
+    try_catalog,
+)
 
 _INDEX = re.compile(r"\[(\d+)\]$")
 
 
 # --------------------------------------------------------------------------- forms
-
-
-def form_page(
-    *,
-    path: str,
-    kind: str,
-    fields: tuple[Field, ...],
-    values: dict,
-    base: str,
-    action: str,
-    errors: dict | None = None,
-    problems: list | None = None,
-    conflict: str | None = None,
-    preview: dict | None = None,
-    status: int = 200,
-    new: bool = False,
-    heading: str | None = None,
-):
-    html = page(
-        "desk/form.html",
-        title=heading or TITLES[kind],
-        path=path,
-        kind=kind,
-        fields=fields,
-        values=values,
-        base=base,
-        action=action,
-        errors=errors or {},
-        problems=problems or [],
-        conflict=conflict,
-        preview=preview,
-        new=new,
-    )
-    return html, status
 
 
 def _summary(label: str, changed: list[str]) -> str:
@@ -86,14 +60,28 @@ def save_or_explain(text: str, base: str, summary: str, path: str, fields, rende
     return None
 
 
-def _form(path: str, kind: str, fields, base: str, action: str, heading: str, **fixed):
-    """``render(values, **extra)``: the form page of one item, ``extra`` as in :func:`form_page`."""
+def _form(
+    path: str, kind: str, fields: tuple[Field, ...], base: str, action: str, heading: str, new=False
+):
+    """``render(values, **extra)``: the form page of one item and its status.
 
-    def render(values: dict, **extra):
-        args = dict(
-            path=path, kind=kind, fields=fields, base=base, action=action, heading=heading, **fixed
+    ``extra`` may set ``errors``, ``problems``, ``conflict``, ``preview``, ``status``,
+    ``heading`` and ``base`` (the version the form was opened on).
+    """
+
+    def render(values: dict, *, heading=heading, errors=None, problems=None, status=200, **extra):
+        context = dict(path=path, kind=kind, fields=fields, base=base, action=action, new=new)
+        context.update(conflict=None, preview=None)
+        context.update(extra)
+        html = page(
+            "desk/form.html",
+            title=heading or TITLES[kind],
+            values=values,
+            errors=errors or {},
+            problems=problems or [],
+            **context,
         )
-        return form_page(**{**args, "values": values, **extra})
+        return html, status
 
     return render
 
@@ -145,14 +133,13 @@ def _save(new_text: str, opened: str, summary: str, path: str, fields, values, r
 
 @bp.get("/catalog")
 def overview():
-    text, base, doc = current()
-    catalog, problems = try_catalog(text)
+    base, doc, _, problems = current_catalog()
     return page(
         "desk/catalog.html",
         title="Catalog",
         doc=doc,
         base=base,
-        problems=[str(p) for p in problems],
+        problems=problems,
         read_only=desk().files.read_only,
         catalog_path=str(desk().files.path),
     )
@@ -243,17 +230,11 @@ def remove(path: str):
         document.remove_item(doc, path)
     except document.PathError:
         abort(404, f"Nothing to remove at '{path}'.")
-    try:
-        entry = save(document.dumps(doc), request.form.get("base", ""), f"removed {label}")
-    except ChangedOnDisk:
-        flash("The file changed on disk since the page was opened: nothing was removed.", "error")
-        return redirect(url_for("desk.overview"))
-    except Invalid as exc:
-        for problem in exc.problems[:5]:
-            flash(f"Not removed: {problem}", "error")
-        return redirect(url_for("desk.overview"))
-    except SaveError as exc:
-        flash(f"Not removed: {exc}", "error")
-        return redirect(url_for("desk.overview"))
-    flash(f"Removed {label} (history #{entry.number}: restore brings it back).", "success")
-    return redirect(url_for("desk.overview"))
+    return save_and_go_back(
+        doc,
+        f"removed {label}",
+        "desk.overview",
+        what="removed",
+        refused="Not removed",
+        done=lambda number: f"Removed {label} (history #{number}: restore brings it back).",
+    )
