@@ -188,14 +188,22 @@ def test_session_cookie_is_secure_over_https(desk_app):
 
 
 def test_repeated_wrong_passwords_are_slowed(desk_app):
+    """docs/desk.md: 3 attempts; after the 3rd wrong password the next waits 1 s, then 2 s."""
+    now = [1_000_000.0]
+    desk_app.extensions["desk"].throttle.clock = lambda: now[0]  # no real second may pass
     client = desk_app.test_client()
-    statuses = [sign_in(client, "wrong password!").status_code for _ in range(4)]
-    assert statuses == [401, 401, 401, 401]
+    statuses = [sign_in(client, "wrong password!").status_code for _ in range(3)]
+    assert statuses == [401, 401, 401]
     slowed = sign_in(client, "wrong password!")
-    assert slowed.status_code == 429
-    assert int(slowed.headers["Retry-After"]) >= 1
+    assert slowed.status_code == 429 and slowed.headers["Retry-After"] == "1"
     # While slowed, even the right password is not checked.
     assert sign_in(client, PASSWORD).status_code == 429
+    now[0] += 1
+    assert sign_in(client, "wrong password!").status_code == 401  # the 4th, after its wait
+    again = sign_in(client, "wrong password!")
+    assert again.status_code == 429 and again.headers["Retry-After"] == "2"  # doubled
+    now[0] += 2
+    assert sign_in(client, PASSWORD).status_code == 302
 
 
 def test_no_open_redirect_after_sign_in(desk_app):
