@@ -49,7 +49,7 @@ from widgets.print import FlyerError, build_campaign, prepare_jobs, select_books
 from widgets.print.campaign import MANIFEST, load_manifest
 
 from ..catalog import Catalog
-from ..storage import StorageError, migrate
+from ..storage import StorageError, insert_absent, migrate
 from ..urls import Urls
 
 logger = logging.getLogger(__name__)
@@ -316,29 +316,22 @@ class Builds:
 
 
 def _insert_absent(dialect: str):
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        raise StorageError(f"desk builds need SQLite or PostgreSQL, not {dialect}")
     # A row that is not running, for the claim's UPDATE to take.
-    return (
-        insert(builds_table)
-        .values(
-            campaign=bindparam("campaign"),
-            state="none",
-            run="",
-            server="",
-            pid=0,
-            folder="",
-            done=0,
-            total=0,
-            result="{}",
-            started_at=bindparam("now"),
-            heartbeat=bindparam("now"),
-        )
-        .on_conflict_do_nothing(index_elements=["campaign"])
+    return insert_absent(
+        dialect,
+        builds_table,
+        "desk builds need",
+        campaign=bindparam("campaign"),
+        state="none",
+        run="",
+        server="",
+        pid=0,
+        folder="",
+        done=0,
+        total=0,
+        result="{}",
+        started_at=bindparam("now"),
+        heartbeat=bindparam("now"),
     )
 
 
