@@ -664,24 +664,6 @@ def test_the_desk_edits_every_key_the_catalog_declares(kind, model):
     assert on_the_desk - declared == set()
 
 
-def test_a_build_another_process_holds_is_not_started_twice(tmp_path):
-    import fcntl
-
-    from storefront.desk.builds import LOCK_FILE, STATUS_FILE, read_status, start_build
-    from storefront.urls import Urls
-
-    catalog = load_catalog(builtin_catalog_path())
-    folder = tmp_path / "pieces"
-    folder.mkdir()
-    (folder / STATUS_FILE).write_text('{"state": "running", "done": 3, "total": 7}')
-    with open(folder / LOCK_FILE, "a+b") as held:  # as another server process would
-        fcntl.flock(held, fcntl.LOCK_EX)
-        status = start_build(catalog, catalog.campaigns[0], Urls(), datetime.now(UTC), folder)
-        assert (status["state"], status["done"]) == ("running", 3)
-    # The holder is gone without finishing: the page says so instead of waiting forever.
-    assert read_status(folder)["state"] == "interrupted"
-
-
 def test_links_check_saves_its_report_for_the_dashboard(
     runner,
     tmp_path,
