@@ -244,7 +244,7 @@ def test_stats_command_default_database_is_in_the_instance_folder(runner, tmp_pa
         main, ["stats", "--format", "json"], env={"STOREFRONT_INSTANCE_PATH": str(instance)}
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["totals"]["clicks"] == 1
+    assert json.loads(result.stdout)["totals"]["clicks"] == 1
 
 
 @pytest.mark.parametrize(

@@ -201,22 +201,30 @@ def bundled_cmap(family: str) -> frozenset[int]:
     return frozenset.intersection(*(font_cmap(f) for f in files))
 
 
-@lru_cache(maxsize=64)
-def installed_family(name: str) -> Path | None:
-    """The file of an installed font family (fontconfig), or None if it is not installed."""
-    fc_list = shutil.which("fc-list")
-    if fc_list is None or not _FAMILY.match(name):
+def fc_list(pattern: str, *elements: str) -> str | None:
+    """What fontconfig's ``fc-list PATTERN ELEMENTS...`` prints, or None without fc-list."""
+    command = shutil.which("fc-list")
+    if command is None:
         return None
-    pattern = ":family=" + re.sub(r"([\\:,=-])", r"\\\1", name)
     try:
-        out = subprocess.run(
-            [fc_list, pattern, "file", "style"],
+        return subprocess.run(
+            [command, pattern, *elements],
             capture_output=True,
             text=True,
             timeout=10,
             check=False,
         ).stdout
     except (OSError, subprocess.SubprocessError):
+        return None
+
+
+@lru_cache(maxsize=64)
+def installed_family(name: str) -> Path | None:
+    """The file of an installed font family (fontconfig), or None if it is not installed."""
+    if not _FAMILY.match(name):
+        return None
+    out = fc_list(":family=" + re.sub(r"([\\:,=-])", r"\\\1", name), "file", "style")
+    if out is None:
         return None
     files = []
     for line in sorted(out.splitlines()):

@@ -66,6 +66,16 @@ def base_url_option(help_text: str):
     return click.option("--base-url", envvar="STOREFRONT_BASE_URL", help=help_text)
 
 
+def public_options(base_url_help: str):
+    """``--base-url``, ``--catalog`` and ``--now``: the options of every command that builds
+    a public piece (a snippet, a sample, a sheet) from the catalog at an instant."""
+
+    def decorate(f):
+        return base_url_option(base_url_help)(catalog_option(now_option(f)))
+
+    return decorate
+
+
 def public_base_url(value: str | None, catalog: Catalog) -> str:
     """``--base-url`` / ``STOREFRONT_BASE_URL``, else the catalog's ``site.base_url``, else local.
 
@@ -83,18 +93,59 @@ def public_base_url(value: str | None, catalog: Catalog) -> str:
     return catalog.site.base_url or DEFAULT_BASE_URL
 
 
-def public_urls(value: str | None, catalog: Catalog, local_warning: str) -> Urls:
+def output_option(help_text: str, **extra):
+    """The ``-o/--output`` file option of commands that write one file."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=help_text,
+        **extra,
+    )
+
+
+def choice_option(name: str, choices, default: str, help_text: str | None = None):
+    """An option taking one of ``choices``, its default shown in ``--help``."""
+    return click.option(
+        name, type=click.Choice(choices), default=default, show_default=True, help=help_text
+    )
+
+
+def public_urls(value: str | None, catalog: Catalog, local_warning: str, when: str = "") -> Urls:
     """The :class:`Urls` of :func:`public_base_url`; warn when they are only this machine's.
 
     ``local_warning`` names what would point at the local address ("buy links and the
-    QR code point at {url}") and may use ``{url}``.
+    QR code point at {url}") and may use ``{url}``; the warning then says how to set
+    the public address, ``when`` it matters (" before pasting the snippet").
     """
     from ..urls import DEFAULT_BASE_URL, Urls
 
     url = public_base_url(value, catalog)
     if url == DEFAULT_BASE_URL:
-        click.echo(f"warning: {local_warning.format(url=url)}", err=True)
+        click.echo(
+            f"warning: {local_warning.format(url=url)}; "
+            f"set STOREFRONT_BASE_URL or --base-url to the public address{when}",
+            err=True,
+        )
     return Urls(url)
+
+
+def open_public(catalog_path, book: str | None, base_url, now, local_warning: str):
+    """The catalog, ``book`` in it (or ``None``), the instant and the public :class:`Urls`
+    of a command that writes a piece for readers (see :func:`public_urls`)."""
+    catalog = open_catalog(catalog_path)
+    found = find_book(catalog, book) if book is not None else None
+    at = resolve_now(now)
+    return catalog, found, at, public_urls(base_url, catalog, local_warning)
+
+
+def proof_urls(value: str | None, catalog: Catalog) -> Urls:
+    """The :class:`Urls` of :func:`public_base_url` for print pieces; say when they are PROOF."""
+    from ..urls import Urls
+
+    urls = Urls(public_base_url(value, catalog))
+    warn_if_proof(urls)
+    return urls
 
 
 def write_output(target: Path, data: bytes) -> None:

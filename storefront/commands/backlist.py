@@ -6,45 +6,34 @@ from pathlib import Path
 
 import click
 
-from ..urls import FLYER_SIZES, Urls
+from ..urls import FLYER_SIZES
 from . import (
-    base_url_option,
-    catalog_option,
-    now_option,
+    choice_option,
     open_catalog,
-    public_base_url,
+    output_option,
+    proof_urls,
+    public_options,
     resolve_now,
-    warn_if_proof,
     write_output,
 )
 
 
 @click.command("backlist")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("backlist.pdf"),
-    show_default=True,
-    help="Where to write the PDF.",
-)
+@output_option("Where to write the PDF.", default=Path("backlist.pdf"), show_default=True)
 @click.option("--series", help="Only this series (its slug), in reading order.")
 @click.option("--bookstore", is_flag=True, help="The bookstore edition: without Amazon.")
-@click.option("--size", type=click.Choice(FLYER_SIZES), default="letter", show_default=True)
-@base_url_option(
+@choice_option("--size", FLYER_SIZES, "letter")
+@public_options(
     "Public URL the QR codes point at (default: $STOREFRONT_BASE_URL or site.base_url; "
     "without one the sheet is marked PROOF)."
 )
-@catalog_option
-@now_option
 def backlist(output, series, bookstore, size, base_url, catalog_path, now) -> None:
     """Write the backlist sheet: each book with cover, one line, formats and a QR code."""
     from widgets.print import FlyerError
     from widgets.print.backlist import build_backlist
 
     catalog = open_catalog(catalog_path)
-    urls = Urls(public_base_url(base_url, catalog))
-    warn_if_proof(urls)
+    urls = proof_urls(base_url, catalog)
     try:
         data = build_backlist(
             catalog, urls=urls, series=series, bookstore=bookstore, size=size, at=resolve_now(now)

@@ -17,20 +17,10 @@ import click
 
 from widgets.print import FlyerError, build_campaign, piece_names
 
-from ..urls import Urls
-from . import (
-    base_url_option,
-    catalog_option,
-    now_option,
-    open_catalog,
-    public_base_url,
-    resolve_now,
-    warn_if_proof,
-)
+from . import open_catalog, proof_urls, public_options, resolve_now
 
 
 @click.command("flyers")
-@catalog_option
 @click.option(
     "--campaign",
     "campaign_slug",
@@ -64,11 +54,10 @@ from . import (
     help="Worker processes (default: one per CPU core).",
 )
 @click.option("--force", is_flag=True, help="Rebuild every piece, even unchanged ones.")
-@base_url_option(
+@public_options(
     "Public URL the QR codes and links point at (default: $STOREFRONT_BASE_URL or "
     "site.base_url; without one every page is marked PROOF)."
 )
-@now_option
 def flyers(
     catalog_path, campaign_slug, book_slug, out_dir, pieces, workers, force, base_url, now
 ) -> None:
@@ -82,8 +71,7 @@ def flyers(
     started = time.perf_counter()
     catalog = open_catalog(catalog_path)
     at = resolve_now(now)
-    urls = Urls(public_base_url(base_url, catalog))
-    warn_if_proof(urls)
+    urls = proof_urls(base_url, catalog)
     with ExitStack() as stack:
         bars: list = []
 

@@ -7,39 +7,19 @@ from pathlib import Path
 import click
 
 from ..urls import FLYER_SIZES
-from . import (
-    base_url_option,
-    catalog_option,
-    find_book,
-    now_option,
-    open_catalog,
-    public_urls,
-    resolve_now,
-    write_output,
-)
+from . import choice_option, open_public, output_option, public_options, write_output
 
 
 @click.command("presskit")
 @click.argument("book", required=False)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the ZIP (default: BOOK-press-kit.zip, or press-kit.zip for every book).",
+@output_option(
+    "Where to write the ZIP (default: BOOK-press-kit.zip, or press-kit.zip for every book)."
 )
-@click.option(
-    "--size",
-    type=click.Choice(FLYER_SIZES),
-    default="letter",
-    show_default=True,
-    help="Paper size of the press sheet.",
-)
-@base_url_option(
+@choice_option("--size", FLYER_SIZES, "letter", "Paper size of the press sheet.")
+@public_options(
     "Public URL for the links and the sheet's QR code (default: $STOREFRONT_BASE_URL, "
     "the catalog's site.base_url, or http://127.0.0.1:8000).",
 )
-@catalog_option
-@now_option
 def presskit(book, output, size, base_url, catalog_path, now) -> None:
     """Write the press kit of BOOK (default: every book) as a ZIP.
 
@@ -51,16 +31,10 @@ def presskit(book, output, size, base_url, catalog_path, now) -> None:
     from widgets.press.kit import build_press_kit
     from widgets.print import FlyerError
 
-    catalog = open_catalog(catalog_path)
-    if book is not None:
-        find_book(catalog, book)
-    urls = public_urls(
-        base_url,
-        catalog,
-        "links and the QR code point at {url}; "
-        "set STOREFRONT_BASE_URL or --base-url to the public address",
+    catalog, _, at, urls = open_public(
+        catalog_path, book, base_url, now, "links and the QR code point at {url}"
     )
-    kit = build_press_kit(catalog, resolve_now(now), urls, book)
+    kit = build_press_kit(catalog, at, urls, book)
     try:
         data = build_press_zip(kit, size=size)
     except FlyerError as exc:

@@ -24,7 +24,7 @@ from ..readers.transfer import (
 )
 from ..storage import StorageError, database_url, make_engine, migrate
 from . import announce as announce_commands
-from . import catalog_option, open_catalog
+from . import catalog_option, open_catalog, output_option
 from .stats import click_settings
 
 
@@ -62,12 +62,7 @@ def readers(ctx: click.Context, catalog_path: Path | None) -> None:
 
 
 @readers.command("export")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A file to write (default: standard output).",
-)
+@output_option("A file to write (default: standard output).")
 def export(output: Path | None) -> None:
     """Write every reader and their consent records as CSV."""
     engine = open_engine()

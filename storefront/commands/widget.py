@@ -9,12 +9,12 @@ import click
 from ..pricing import format_day
 from ..urls import LAYOUTS, THEMES, Urls
 from . import (
-    base_url_option,
-    catalog_option,
+    choice_option,
     find_book,
-    now_option,
     open_catalog,
+    output_option,
     public_base_url,
+    public_options,
     public_urls,
     resolve_now,
 )
@@ -25,29 +25,21 @@ from . import (
 @click.option("--shelf", is_flag=True, help="The shelf card (several books) instead of BOOK's.")
 @click.option("--author", help="With --shelf: only this author's books (a slug).")
 @click.option("--series", help="With --shelf: only this series, in reading order (a slug).")
-@click.option("--layout", type=click.Choice(LAYOUTS), default="card", show_default=True)
-@click.option(
+@choice_option("--layout", LAYOUTS, "card")
+@choice_option(
     "--theme",
-    type=click.Choice(THEMES),
-    default="light",
-    show_default=True,
-    help="auto follows the reader's light or dark setting (in browsers with light-dark()).",
+    THEMES,
+    "light",
+    "auto follows the reader's light or dark setting (in browsers with light-dark()).",
 )
 @click.option("--quote", help="Which quote: 1..N, or 'none' (default: the featured one).")
 @click.option("--formats", help="Formats to show, comma-separated, e.g. ebook,audiobook.")
 @click.option("--cta", help="A call to action shown on the card (plain text, at most 120).")
-@base_url_option(
+@public_options(
     "Public URL for the links and cover (default: $STOREFRONT_BASE_URL, the catalog's "
     "site.base_url, or http://127.0.0.1:8000).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the snippet to this file instead of standard output.",
-)
-@catalog_option
-@now_option
+@output_option("Write the snippet to this file instead of standard output.")
 def widget(
     book,
     shelf,
@@ -88,10 +80,7 @@ def widget(
         raise click.UsageError(str(exc)) from None
     at = resolve_now(now)
     urls = public_urls(
-        base_url,
-        catalog,
-        "the links point at {url}; set STOREFRONT_BASE_URL or --base-url "
-        "to the public address before pasting the snippet",
+        base_url, catalog, "the links point at {url}", when=" before pasting the snippet"
     )
     view = build_card_view(catalog, found, at, urls, layout, options)
     snippet = render_card_snippet(view, layout, theme, options)

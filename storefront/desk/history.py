@@ -49,7 +49,7 @@ from sqlalchemy import (
 
 from ..catalog import Catalog, CatalogError, builtin_catalog_path, parse_catalog
 from ..files import write_atomic
-from ..storage import migrate
+from ..storage import insert_absent, migrate
 from .catalogsync import CatalogSync  # noqa: F401  (where callers found it before)
 
 logger = logging.getLogger(__name__)
@@ -83,15 +83,7 @@ saves_table = Table(
     Column("after_sha", String(64), nullable=False),
 )
 
-
-def insert_if_absent(engine_or_conn, table: Table, key: str, values: dict):
-    """An ``INSERT`` of ``values`` that does nothing when ``key`` is already there."""
-    name = engine_or_conn.dialect.name
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
+NEEDS = "the desk's history needs"  # what insert_absent names on another database
 
 
 def digest(text: str) -> str:
@@ -169,9 +161,7 @@ class CatalogFiles:
         sha = digest(text)
         self._ensure_schema()
         with self.engine.begin() as conn:
-            conn.execute(
-                insert_if_absent(conn, kept_table, "sha256", {"sha256": sha, "text": text})
-            )
+            conn.execute(insert_absent(conn.dialect.name, kept_table, NEEDS, sha256=sha, text=text))
         return sha
 
     def kept(self, sha: str) -> str | None:
@@ -273,9 +263,7 @@ class CatalogFiles:
             for blob in self.blobs.glob("*.toml") if self.blobs.is_dir() else []:
                 text = blob.read_bytes().decode("utf-8")
                 conn.execute(
-                    insert_if_absent(
-                        conn, kept_table, "sha256", {"sha256": blob.stem, "text": text}
-                    )
+                    insert_absent(conn.dialect.name, kept_table, NEEDS, sha256=blob.stem, text=text)
                 )
             known = conn.execute(select(func.count()).select_from(saves_table)).scalar()
             if not known:  # the first server to start with a database of its own

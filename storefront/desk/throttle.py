@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..storage import StorageError, WriterLock, migrate
+from ..storage import StorageError, WriterLock, insert_absent, migrate
 from ..storage.engine import lock_path
 
 logger = logging.getLogger(__name__)
@@ -178,19 +178,12 @@ def _case_stale(stale: float):
 
 
 def _insert_absent(dialect: str):
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        raise StorageError(f"sign-in throttling needs SQLite or PostgreSQL, not {dialect}")
-    return (
-        insert(failures)
-        .values(
-            key=bindparam("key"),
-            failures=0,
-            last_at=bindparam("now"),
-            next_at=0.0,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
+    return insert_absent(
+        dialect,
+        failures,
+        "sign-in throttling needs",
+        key=bindparam("key"),
+        failures=0,
+        last_at=bindparam("now"),
+        next_at=0.0,
     )

@@ -14,7 +14,14 @@ Never an IP address, a user agent or a cookie id.
 from __future__ import annotations
 
 from ..clicks import ClickEvent, ClickKind, new_click_id
-from .engine import DEFAULT_TIMEOUT, StorageError, WriterLock, database_url, make_engine
+from .engine import (
+    DEFAULT_TIMEOUT,
+    StorageError,
+    WriterLock,
+    database_url,
+    insert_absent,
+    make_engine,
+)
 from .schema import (
     MIGRATIONS,
     SCHEMA_TABLE,
@@ -41,6 +48,7 @@ __all__ = [
     "WriterLock",
     "clicks",
     "database_url",
+    "insert_absent",
     "insert_if_absent",
     "iter_rows",
     "make_engine",

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -158,3 +158,19 @@ class WriterLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
+
+
+def insert_absent(dialect: str, table: Table, needs: str, **values):
+    """``INSERT`` of ``values`` into ``table`` that does nothing when its primary key is there.
+
+    ``ON CONFLICT DO NOTHING`` exists in SQLite and PostgreSQL only; with another
+    database it is a :class:`StorageError` saying what ``needs`` them ("desk builds need").
+    """
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        raise StorageError(f"{needs} SQLite or PostgreSQL, not {dialect}")
+    keys = [column.name for column in table.primary_key]
+    return insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)

@@ -143,6 +143,26 @@ def _v3_desk_tables(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _desk_builds_table(conn: Connection) -> None:
+    # One row per campaign: the state of its print build, seen by every server (frozen shape).
+    Table(
+        "desk_builds",
+        MetaData(),
+        Column("campaign", String(64), primary_key=True),
+        Column("state", String(16), nullable=False),
+        Column("run", String(32), nullable=False),
+        Column("server", String(255), nullable=False),
+        Column("pid", Integer, nullable=False),
+        Column("folder", Text, nullable=False),
+        Column("done", Integer, nullable=False),
+        Column("total", Integer, nullable=False),
+        Column("result", Text, nullable=False),
+        Column("started_at", Float, nullable=False),
+        Column("finished_at", Float),
+        Column("heartbeat", Float, nullable=False),
+    ).create(conn)
+
+
 # Append only: version N is MIGRATIONS[N - 1]. Each runs once, in a transaction,
 # under a lock, so two workers starting together migrate once.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
@@ -152,6 +172,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("announcements, deliveries and the mail pace (the outbox)", create_outbox_tables),
     ("the desk's state, history and catalog versions", _v3_desk_tables),
     ("the reader list: readers, consents, forgotten addresses, attempts", migrate_reader_tables),
+    ("the desk's print builds", _desk_builds_table),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

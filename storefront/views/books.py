@@ -23,28 +23,23 @@ def get_book(slug: str) -> Book:
 
 @bp.get("/")
 def index() -> Response:
-    sf = storefront()
-    catalog, at = sf.catalog, sf.now()
-    rendered = sf.cache.get(
-        "index",
-        catalog,
-        at,
-        lambda: (render_index(catalog, at, sf.urls), "text/html"),
-    )
-    return send_rendered(rendered, at, replay=True)
+    return _send_page("index", render_index)
 
 
 @bp.get("/books/<slug>")
 def book_page(slug: str) -> Response:
+    book = get_book(slug)
+    return _send_page(
+        ("page", book.slug),
+        lambda catalog, at, urls: render_book_page(present_book(catalog, book, at, urls)),
+    )
+
+
+def _send_page(key, render) -> Response:
+    """A site page, ``render(catalog, at, urls)`` once per catalog version and price window."""
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
-    book = get_book(slug)
-    rendered = sf.cache.get(
-        ("page", book.slug),
-        catalog,
-        at,
-        lambda: (render_book_page(present_book(catalog, book, at, sf.urls)), "text/html"),
-    )
+    rendered = sf.cache.get(key, catalog, at, lambda: (render(catalog, at, sf.urls), "text/html"))
     return send_rendered(rendered, at, replay=True)
 
 

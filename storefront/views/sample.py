@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import nullcontext
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, request
 
 from widgets.epub import EPUB_MEDIA_TYPE, SampleError, build_sample, sample_filename, sources_stamp
 
+from ..catalog import Book
 from ..clicks import SampleKind
 from . import send_rendered, storefront
 from .books import get_book
@@ -31,30 +33,45 @@ _build_lock = threading.Lock()
 @bp.get("/books/<slug>/sample.epub")
 def sample(slug: str) -> Response:
     """Send the book's EPUB sample, built once per catalog version and price window."""
+    response, book = send_sample(
+        slug,
+        SampleKind.EPUB,
+        lambda catalog, book, at, urls: (
+            build_sample(catalog, book, at, urls, cover_cache=cover_cache()),
+            EPUB_MEDIA_TYPE,
+        ),
+        "build the EPUB sample",
+        "built",
+        lock=_build_lock,
+        max_age=3600,
+        swr=86400,
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{sample_filename(book)}"'
+    return response
+
+
+def send_sample(
+    slug: str, kind: SampleKind, build, failure: str, unavailable: str, *, lock=None, **send
+) -> tuple[Response, Book]:
+    """Send ``build(catalog, book, at, urls)`` (``(body, media type)``) from the render cache
+    and count the visit like a click; the sample's files changing under it is a 503.
+
+    The catalog version covers the TOML only: the cover and chapter files are stamped
+    into the key too. ``lock`` (a ``threading.Lock``) lets one build run at a time.
+    """
     sf = storefront()
     catalog, at = sf.catalog, sf.now()
     book = get_book(slug)
-    # The catalog version covers the TOML only: the cover and chapter files are stamped too.
-    key = ("sample", book.slug, sources_stamp(catalog, book))
+    key = (kind.value, book.slug, sources_stamp(catalog, book))
     try:
-        with _build_lock:
-            rendered = sf.cache.get(
-                key,
-                catalog,
-                at,
-                lambda: (
-                    build_sample(catalog, book, at, sf.urls, cover_cache=cover_cache()),
-                    EPUB_MEDIA_TYPE,
-                ),
-            )
+        with lock or nullcontext():
+            rendered = sf.cache.get(key, catalog, at, lambda: build(catalog, book, at, sf.urls))
     except SampleError as exc:
         # The files changed after the catalog was validated: say so, never a traceback.
-        logger.error("cannot build the EPUB sample of %s: %s", book.slug, exc)
-        abort(503, f"The sample of this book cannot be built right now: {exc}")
-    count_sample(book, SampleKind.EPUB)
-    response = send_rendered(rendered, at, max_age=3600, swr=86400)
-    response.headers["Content-Disposition"] = f'attachment; filename="{sample_filename(book)}"'
-    return response
+        logger.error("cannot %s of %s: %s", failure, book.slug, exc)
+        abort(503, f"The sample of this book cannot be {unavailable} right now: {exc}")
+    count_sample(book, kind)
+    return send_rendered(rendered, at, **send), book
 
 
 def cover_cache() -> Path:

@@ -130,30 +130,12 @@ class Clicks:
         Returns once the click is committed to the database or, if that fails,
         written to the spool: the caller may then answer the reader.
         """
-        catalog, at = self.sf.catalog, self.sf.now()
+        catalog = self.sf.catalog
         headers = click_headers(environ, self.country_header)
-        kind = classify(environ.get("REQUEST_METHOD", "GET"), headers)
         country = reader_country(headers, self.country_header)
         target = _destination(catalog, book, offer, country).url
-        repeat = kind == ClickKind.READER and self.window.is_repeat(
-            client_ip(environ), headers.get("User-Agent"), f"{book.slug}/{offer.slug}", at
-        )
-        self.store.record_click(
-            ClickEvent(
-                id=new_click_id(),
-                at=at,
-                day=at.astimezone(catalog.site.tz).date(),
-                book=book.slug,
-                offer=offer.slug,
-                format=offer.format,
-                vendor=offer.vendor,
-                placement=placement(src),
-                campaign=campaign_slug(catalog, c),
-                country=country,
-                referrer_host=referrer_host(headers.get("Referer")),
-                kind=kind,
-                is_repeat=repeat,
-            )
+        kind = self._count(
+            catalog, environ, headers, book, offer.slug, offer.format, offer.vendor, country, src, c
         )
         return target, kind
 
@@ -166,11 +148,39 @@ class Clicks:
         click store as :meth:`record`; the row's vendor is ``storefront`` and its offer
         the :class:`~storefront.clicks.SampleKind`, so stats keep them apart from store clicks.
         """
-        catalog, at = self.sf.catalog, self.sf.now()
         headers = click_headers(environ, self.country_header)
-        visit = classify(environ.get("REQUEST_METHOD", "GET"), headers)
-        repeat = visit == ClickKind.READER and self.window.is_repeat(
-            client_ip(environ), headers.get("User-Agent"), f"{book.slug}/{kind.value}", at
+        country = reader_country(headers, self.country_header)
+        return self._count(
+            self.sf.catalog,
+            environ,
+            headers,
+            book,
+            kind.value,
+            kind.format,
+            SAMPLE_VENDOR,
+            country,
+            src,
+            c,
+        )
+
+    def _count(
+        self,
+        catalog: Catalog,
+        environ: dict,
+        headers,
+        book: Book,
+        offer: str,
+        format: str,
+        vendor: str,
+        country: str | None,
+        src: str | None,
+        c: str | None,
+    ) -> ClickKind:
+        """Classify the request, mark a repeat, and store one :class:`ClickEvent` row."""
+        at = self.sf.now()
+        kind = classify(environ.get("REQUEST_METHOD", "GET"), headers)
+        repeat = kind == ClickKind.READER and self.window.is_repeat(
+            client_ip(environ), headers.get("User-Agent"), f"{book.slug}/{offer}", at
         )
         self.store.record_click(
             ClickEvent(
@@ -178,15 +188,15 @@ class Clicks:
                 at=at,
                 day=at.astimezone(catalog.site.tz).date(),
                 book=book.slug,
-                offer=kind.value,
-                format=kind.format,
-                vendor=SAMPLE_VENDOR,
+                offer=offer,
+                format=format,
+                vendor=vendor,
                 placement=placement(src),
                 campaign=campaign_slug(catalog, c),
-                country=reader_country(headers, self.country_header),
+                country=country,
                 referrer_host=referrer_host(headers.get("Referer")),
-                kind=visit,
+                kind=kind,
                 is_repeat=repeat,
             )
         )
-        return visit
+        return kind

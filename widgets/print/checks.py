@@ -8,8 +8,6 @@ generated cover must fit its lines at its smallest sizes (:func:`cover_problems`
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 
@@ -18,7 +16,7 @@ from fontTools import unicodedata as font_unicodedata
 from storefront.catalog import Book, Catalog, CatalogProblem, build_line_map
 
 from ..cover import CoverFitError, render_typographic_cover
-from ..typefaces import BUNDLED_SCRIPTS, font_set
+from ..typefaces import BUNDLED_SCRIPTS, fc_list, font_set
 
 # A family name an author can copy into [site.fonts]: its plain-ASCII alias (fontconfig also
 # lists localized names, such as "VL ゴシック" beside "VL Gothic").
@@ -134,19 +132,10 @@ def family_that_draws(chars: str) -> str | None:
     The family name is one ``[site.fonts]`` accepts (letters, digits, spaces, ``- _ .``),
     the first in alphabetical order so the advice is the same on every run.
     """
-    fc_list = shutil.which("fc-list")
-    if fc_list is None or not chars:
+    if not chars:
         return None
-    charset = " ".join(f"{ord(ch):x}" for ch in sorted(set(chars)))
-    try:
-        out = subprocess.run(
-            [fc_list, f":charset={charset}", "family"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+    out = fc_list(":charset=" + " ".join(f"{ord(ch):x}" for ch in sorted(set(chars))), "family")
+    if out is None:
         return None
     names = {
         name.strip()

@@ -42,6 +42,7 @@ from wtforms import ValidationError
 
 from ...clickdb import EXTENSION as CLICKS
 from ...desk.auth import AuthStore
+from ...desk.builds import Builds
 from ...desk.history import CatalogFiles, CatalogSync
 from ...desk.throttle import Throttle
 from ...templating import render, templates_dir
@@ -84,7 +85,7 @@ class DeskSessionInterface(SecureCookieSessionInterface):
 
 
 class Desk:
-    """The desk's per-app state: the password store, the throttle and the catalog files."""
+    """The desk's per-app state: the password store, the throttle, the catalog files, the builds."""
 
     def __init__(self, app: Flask):
         # The app's one engine (storefront.storage, with its settings and timeouts).
@@ -94,6 +95,7 @@ class Desk:
         sf = app.extensions["storefront"]
         url = str(self.engine.url)
         self.files = CatalogFiles(sf.catalog.path, app.instance_path, self.engine)
+        self.builds = Builds(self.engine)  # print builds: their status in the same database
         self.sync = None
         interval = float(app.config.get("CATALOG_SYNC_INTERVAL") or 0)
         # One server with SQLite needs no sync; several share PostgreSQL (or any server

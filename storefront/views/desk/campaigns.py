@@ -9,16 +9,15 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, url_for
 
 from ...catalog import Catalog
 from ...desk import document
 from ...desk.fields import KINDS, kind_of
-from ...desk.history import ChangedOnDisk, SaveError
 from ...pricing import format_instant, format_money, price_offer
 from .. import storefront
 from .base import bp, page
-from .editing import current, label_for, save, try_catalog
+from .editing import current, current_catalog, label_for, save_and_go_back, try_catalog
 
 _INDEX = re.compile(r"\[(\d+)\]$")
 
@@ -102,8 +101,7 @@ def _next_year(text: str) -> str:
 
 @bp.get("/campaigns")
 def campaigns():
-    text, base, doc = current()
-    catalog, problems = try_catalog(text)
+    base, _, catalog, problems = current_catalog()
     sf = storefront()
     at = sf.now()
     rows = []
@@ -121,13 +119,7 @@ def campaigns():
                     "preview_day": max(c.starts, min(at, c.ends)).astimezone(site.tz).date(),
                 }
             )
-    return page(
-        "desk/campaigns.html",
-        title="Campaigns",
-        rows=rows,
-        base=base,
-        problems=[str(p) for p in problems],
-    )
+    return page("desk/campaigns.html", title="Campaigns", rows=rows, base=base, problems=problems)
 
 
 @bp.post("/end/<path>")
@@ -157,17 +149,11 @@ def end_now(path: str):
     moment = at.astimezone(tz).replace(microsecond=0) if tz else at.replace(microsecond=0)
     ends = next(f for f in KINDS["campaign"] if f.key == "ends")
     document.apply(table, (ends,), {"ends": moment.isoformat()})
-    try:
-        entry = save(
-            document.dumps(doc),
-            request.form.get("base", ""),
-            f"ended {label_for(path, None, doc)} now",
-        )
-    except ChangedOnDisk:
-        flash("The file changed on disk since the page was opened: nothing was changed.", "error")
-        return redirect(url_for("desk.campaigns"))
-    except SaveError as exc:
-        flash(f"Not ended: {exc}", "error")
-        return redirect(url_for("desk.campaigns"))
-    flash(f"Ended now (history #{entry.number}). Prices are back to list.", "success")
-    return redirect(url_for("desk.campaigns"))
+    return save_and_go_back(
+        doc,
+        f"ended {label_for(path, None, doc)} now",
+        "desk.campaigns",
+        what="changed",
+        refused="Not ended",
+        done=lambda number: f"Ended now (history #{number}). Prices are back to list.",
+    )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from flask import flash, redirect, request, url_for
+
 from widgets.print.checks import print_problems
 
 from ...catalog import Catalog, CatalogError, parse_catalog
 from ...desk import document
 from ...desk.fields import KINDS, TITLES, Field, kind_of
-from ...desk.history import Entry, Invalid, digest
+from ...desk.history import ChangedOnDisk, Entry, Invalid, SaveError, digest
 from .base import desk
 
 
@@ -44,6 +46,14 @@ def try_catalog(text: str) -> tuple[Catalog | None, list]:
         return None, exc.problems
 
 
+def current_catalog() -> tuple[str, document.TOMLDocument, Catalog | None, list[str]]:
+    """The catalog file as the desk shows it: its digest, its document, the catalog it
+    makes (None if it makes none) and its problems as text."""
+    text, base, doc = current()
+    catalog, problems = try_catalog(text)
+    return base, doc, catalog, [str(p) for p in problems]
+
+
 def save(text: str, base: str, summary: str) -> Entry:
     """Save ``text`` through the whole of ``storefront check``, else raise :class:`Invalid`.
 
@@ -54,6 +64,24 @@ def save(text: str, base: str, summary: str) -> Entry:
     if catalog is not None and (problems := print_problems(catalog)):
         raise Invalid(CatalogError(problems))
     return desk().files.save(text, base, summary)
+
+
+def save_and_go_back(doc, summary: str, back: str, *, what: str, refused: str, done):
+    """Save a one-button change (end a campaign, remove an item), flash how it went and
+    redirect to the page ``back`` (an endpoint). ``what`` ends "nothing was ...",
+    ``refused`` starts each refusal, ``done(number)`` is the message of the history entry."""
+    try:
+        entry = save(document.dumps(doc), request.form.get("base", ""), summary)
+    except ChangedOnDisk:
+        flash(f"The file changed on disk since the page was opened: nothing was {what}.", "error")
+    except Invalid as exc:
+        for problem in exc.problems[:5]:
+            flash(f"{refused}: {problem}", "error")
+    except SaveError as exc:
+        flash(f"{refused}: {exc}", "error")
+    else:
+        flash(done(entry.number), "success")
+    return redirect(url_for(back))
 
 
 def label_for(path: str, catalog: Catalog | None, doc) -> str:

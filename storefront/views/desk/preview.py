@@ -20,12 +20,12 @@ from widgets.card import CardOptionError, build_card_view, parse_card, render_ca
 from widgets.page import render_book_page, render_index
 from widgets.print import FlyerError, build_piece, get_piece, piece_names
 
-from ...desk.builds import built_files, pieces_folder, read_status, start_build, zip_pieces
+from ...desk.builds import BuildsUnavailableError, built_files, pieces_folder, zip_pieces
 from ...presentation import present_book
 from ...pricing import format_instant
 from ...urls import LAYOUTS, Urls
 from .. import storefront
-from .base import bp, page
+from .base import bp, desk, page
 
 SHOWS = ("page", "index", "cards", "pieces")
 FRAME_CSP = (
@@ -206,17 +206,35 @@ def _campaign(slug: str):
     return campaign
 
 
+def _status(slug: str) -> dict:
+    try:
+        return desk().builds.status(slug)
+    except BuildsUnavailableError as exc:
+        abort(503, f"The status of the build cannot be read now (the database): {exc}")
+
+
+def _elsewhere(slug: str, status: dict) -> str:
+    return (
+        f"The pieces of '{slug}' were built on the server {status['server']}, in "
+        f"{status['folder']}, and are kept there: this server ({desk().builds.server}) does "
+        "not hold them. Download them from that server, or build them again here (an "
+        "operator can put the pieces folder on storage every server shares)."
+    )
+
+
 @bp.get("/pieces/<slug>")
 def pieces(slug: str):
     campaign = _campaign(slug)
     folder = pieces_folder(current_app.instance_path, slug)
-    status = read_status(folder)
+    status = _status(slug)
+    files = built_files(folder)
     return page(
         "desk/pieces.html",
         title=f"Print pieces: {campaign.name}",
         campaign=campaign,
         status=status,
-        files=built_files(folder),
+        files=files,
+        elsewhere=_elsewhere(slug, status) if status["files"] and not files else None,
     )
 
 
@@ -226,9 +244,11 @@ def build_pieces(slug: str):
     campaign = _campaign(slug)
     folder = pieces_folder(current_app.instance_path, slug)
     try:
-        status = start_build(sf.catalog, campaign, sf.urls, sf.now(), folder)
+        status = desk().builds.start(sf.catalog, campaign, sf.urls, sf.now(), folder)
     except FlyerError as exc:  # e.g. the campaign covers no book: a message, not a 500
         abort(422, f"Cannot build the pieces of '{slug}': {exc}")
+    except BuildsUnavailableError as exc:
+        abort(503, f"Cannot start the build now (the database does not answer): {exc}")
     if request.accept_mimetypes.best == "application/json":
         return jsonify(status), 202
     from flask import redirect
@@ -239,15 +259,30 @@ def build_pieces(slug: str):
 @bp.get("/pieces/<slug>/status.json")
 def pieces_status(slug: str):
     _campaign(slug)
-    return jsonify(read_status(pieces_folder(current_app.instance_path, slug)))
+    return jsonify(_status(slug))
+
+
+def _not_here(slug: str, name: str | None = None) -> None:
+    """Abort with the reason a piece cannot be downloaded from this server."""
+    status = _status(slug)
+    if status["files"] and (name is None or name in status["files"]):
+        abort(409, _elsewhere(slug, status))
+    abort(
+        404,
+        f"No piece '{name}' built for '{slug}'."
+        if name
+        else f"No pieces are built for '{slug}' yet.",
+    )
 
 
 @bp.get("/pieces/<slug>/files/<name>")
 def piece_file(slug: str, name: str):
     _campaign(slug)
     folder = pieces_folder(current_app.instance_path, slug)
-    if not _PIECE_FILE.match(name) or name not in built_files(folder):
+    if not _PIECE_FILE.match(name):
         abort(404, f"No piece '{name}' built for '{slug}'.")
+    if name not in built_files(folder):
+        _not_here(slug, name)
     return send_file(folder / name, as_attachment=request.args.get("download") == "1")
 
 
@@ -256,7 +291,7 @@ def pieces_zip(slug: str):
     _campaign(slug)
     folder = pieces_folder(current_app.instance_path, slug)
     if not built_files(folder):
-        abort(404, f"No pieces are built for '{slug}' yet.")
+        _not_here(slug)
     return Response(
         zip_pieces(folder),
         mimetype="application/zip",
