@@ -229,3 +229,88 @@ def test_serve_has_its_own_control_socket_and_ignores_forwarded_headers(server):
         "/books/genesis", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
     )
     assert "evil.example" not in forged.text
+
+
+def _tcp_inodes(port: int, state: str) -> set[str]:
+    """Inodes of the TCP sockets bound to local ``port`` in ``state`` (0A listen, 01 connected)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
+            inodes.add(fields[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _workers(master: int) -> set[int]:
+    workers = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                workers.add(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return workers
+
+
+def _open_connections(port: int, count: int) -> list[socket.socket]:
+    """``count`` keep-alive connections, each answered once (so a worker has accepted it).
+
+    One that lands on a worker still booting waits in its socket's queue for it.
+    """
+    connections = []
+    for _ in range(count):
+        conn = socket.create_connection(("127.0.0.1", port), timeout=START_TIMEOUT)
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        connections.append(conn)
+    return connections
+
+
+def _connections_per_worker(port: int, workers: set[int]) -> list[int]:
+    connected = _tcp_inodes(port, "01")
+    return sorted(len(_socket_inodes(pid) & connected) for pid in workers)
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_serve_spreads_connections_over_its_workers_even_after_a_kill_9(tmp_path):
+    with running_server(tmp_path) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        master = server.process.pid
+        workers = _workers(master)
+        assert len(workers) == 2
+        # One listening socket per worker, in one SO_REUSEPORT group the kernel spreads over.
+        assert len(_tcp_inodes(port, "0A")) == 2
+        connections = _open_connections(port, 40)
+        try:
+            counts = _connections_per_worker(port, workers)
+            assert sum(counts) == 40 and counts[0] >= 8, counts  # binomial(40, 1/2): < 1e-4
+        finally:
+            for conn in connections:
+                conn.close()
+
+        os.kill(max(workers), signal.SIGKILL)
+        # The dead worker's socket stays open (the master holds it) for its successor.
+        assert len(_tcp_inodes(port, "0A")) == 2
+        deadline = time.monotonic() + START_TIMEOUT
+        while len(new := _workers(master)) != 2 or new == workers:
+            assert time.monotonic() < deadline, f"no new worker:\n{server.output()}"
+            time.sleep(0.2)
+        connections = _open_connections(port, 40)
+        try:
+            counts = _connections_per_worker(port, new)
+            assert sum(counts) == 40 and counts[0] >= 8, counts
+        finally:
+            for conn in connections:
+                conn.close()
