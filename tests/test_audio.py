@@ -394,7 +394,7 @@ def test_export_copies_the_sample_beside_the_page(tmp_path, audio_catalog, spoke
     assert page.select_one("audio")["src"] == "sample.mp3"  # beside the page, on any host
     # What other sites show (the widget's fragment) and the JSON-LD name the public URL.
     public = f"{BASE}/books/voyage/sample.mp3"
-    fragment = next(root.glob("embed/voyage/fragment/*.html")).read_text(encoding="utf-8")
+    fragment = (root / "embed/voyage/fragment/layout-card.html").read_text(encoding="utf-8")
     assert BeautifulSoup(fragment, "html.parser").select_one("audio")["src"] == public
     data = extruct.extract(str(page), base_url=BASE + "/", syntaxes=["json-ld"])["json-ld"]
     (book,) = [item for item in data if item.get("@type") == "Book"]

@@ -561,7 +561,7 @@ def test_command_json_lists_every_link_and_exits_1_when_one_is_broken(runner, li
         main, ["links", "check", "--catalog", link_catalog("/gone"), "--format", "json", *FAST_ARGS]
     )
     assert result.exit_code == 1, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     statuses = {r["key"]: r["status"] for r in data["reports"]}
     assert statuses == {
         "first/shop": "ok",
@@ -589,7 +589,7 @@ def test_command_exit_status_ignores_walls_and_fails_transients_only_when_strict
 
 def test_command_table_groups_by_book_then_vendor(runner, link_catalog):
     result = runner.invoke(main, ["links", "check", "--catalog", link_catalog("/gone"), *FAST_ARGS])
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()
     # Sections: the book, its vendors (indented), then the site's own links.
     headings = [line for line in lines if line and not line.startswith("    ")]
     assert headings[:4] == ["first", "  shop", "  wall", "  quote source"]
@@ -606,7 +606,7 @@ def test_command_filters_by_book_and_rejects_an_unknown_one(runner, link_catalog
         main,
         ["links", "check", "--catalog", path, "--kind", "offer", "--format", "json", *FAST_ARGS],
     )
-    assert {r["kind"] for r in json.loads(result.output)["reports"]} == {"offer"}
+    assert {r["kind"] for r in json.loads(result.stdout)["reports"]} == {"offer"}
     result = runner.invoke(main, ["links", "check", "--catalog", path, "--book", "nope"])
     assert result.exit_code == 2
     assert "no book 'nope'" in result.output and "Traceback" not in result.output
