@@ -83,16 +83,7 @@ def announce(app, kind="campaign", ref=CAMPAIGN) -> int:
     sf = app.extensions["storefront"]
     draft = draft_for(sf.catalog, sf.urls, sf.now(), kind, ref)
     outbox = app.extensions[OUTBOX]
-    announcement_id = outbox.create(
-        kind=draft.kind,
-        ref=draft.ref,
-        campaign=draft.campaign,
-        books=draft.books,
-        topic=draft.topic,
-        subject=draft.subject,
-        markdown=draft.markdown,
-        now=sf.now(),
-    )
+    announcement_id = outbox.create(draft, sf.now())
     return announcement_id
 
 

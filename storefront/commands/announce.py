@@ -131,16 +131,7 @@ def announce(campaign, book, at, dry_run, catalog_path) -> None:
 
 def _queue(mailing, outbox, catalog, draft, when, now) -> None:
     """Store the draft, then schedule it or start it now; say what happened."""
-    announcement_id = outbox.create(
-        kind=draft.kind,
-        ref=draft.ref,
-        campaign=draft.campaign,
-        books=draft.books,
-        topic=draft.topic,
-        subject=draft.subject,
-        markdown=draft.markdown,
-        now=now,
-    )
+    announcement_id = outbox.create(draft, now)
     if when is not None and when > now:
         outbox.schedule(announcement_id, when, now)
         shown = when.astimezone(catalog.site.tz).strftime("%Y-%m-%d %H:%M %Z")

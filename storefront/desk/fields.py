@@ -214,28 +214,25 @@ TITLES = {
     "campaign": "Campaign",
 }
 
-_PATTERNS = (
-    (re.compile(r"^site$"), "site"),
-    (re.compile(r"^vendors\[\d+\]$"), "vendor"),
-    (re.compile(r"^authors\[\d+\]$"), "author"),
-    (re.compile(r"^books\[\d+\]$"), "book"),
-    (re.compile(r"^books\[\d+\]\.editions\[\d+\]$"), "edition"),
-    (re.compile(r"^books\[\d+\]\.editions\[\d+\]\.offers\[\d+\]$"), "offer"),
-    (re.compile(r"^books\[\d+\]\.quotes\[\d+\]$"), "quote"),
-    (re.compile(r"^support\[\d+\]$"), "support"),
-    (re.compile(r"^campaigns\[\d+\]$"), "campaign"),
+# Where the items of each kind live: the array's path (a regular expression) -> their kind.
+_ARRAY_PATHS = (
+    (r"vendors", "vendor"),
+    (r"authors", "author"),
+    (r"books", "book"),
+    (r"books\[\d+\]\.editions", "edition"),
+    (r"books\[\d+\]\.editions\[\d+\]\.offers", "offer"),
+    (r"books\[\d+\]\.quotes", "quote"),
+    (r"support", "support"),
+    (r"campaigns", "campaign"),
 )
 
 # Where new items go: the array path -> the kind of its items.
-ARRAYS = (
-    (re.compile(r"^vendors$"), "vendor"),
-    (re.compile(r"^authors$"), "author"),
-    (re.compile(r"^books$"), "book"),
-    (re.compile(r"^books\[\d+\]\.editions$"), "edition"),
-    (re.compile(r"^books\[\d+\]\.editions\[\d+\]\.offers$"), "offer"),
-    (re.compile(r"^books\[\d+\]\.quotes$"), "quote"),
-    (re.compile(r"^support$"), "support"),
-    (re.compile(r"^campaigns$"), "campaign"),
+ARRAYS = tuple((re.compile(rf"^{path}$"), kind) for path, kind in _ARRAY_PATHS)
+
+# A table's path -> its kind: the site, or an item of one of the arrays.
+_PATTERNS = (
+    (re.compile(r"^site$"), "site"),
+    *((re.compile(rf"^{path}\[\d+\]$"), kind) for path, kind in _ARRAY_PATHS),
 )
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -33,6 +34,9 @@ from sqlalchemy.engine import Connection
 from .database import aware, utc
 from .delivery import Batch, Deliveries, Delivery, backoff, message_id
 from .tables import announcements, deliveries
+
+if TYPE_CHECKING:
+    from .announce import Draft
 
 INSERT_CHUNK = 1000  # delivery rows per INSERT statement
 
@@ -44,29 +48,18 @@ class Outbox(Deliveries):
 
     # ------------------------------------------------------------ announcements
 
-    def create(
-        self,
-        *,
-        kind: str,
-        ref: str,
-        campaign: str | None,
-        books: Iterable[str],
-        topic: str,
-        subject: str,
-        markdown: str,
-        now: datetime,
-    ) -> int:
-        """Store a draft; return its id."""
+    def create(self, draft: Draft, now: datetime) -> int:
+        """Store ``draft`` (as the desk or ``readers announce`` made it); return its id."""
         with self.write() as conn:
             result = conn.execute(
                 insert(announcements).values(
-                    kind=kind,
-                    ref=ref,
-                    campaign=campaign,
-                    books=" ".join(books),
-                    topic=topic,
-                    subject=subject,
-                    markdown=markdown,
+                    kind=draft.kind,
+                    ref=draft.ref,
+                    campaign=draft.campaign,
+                    books=" ".join(draft.books),
+                    topic=draft.topic,
+                    subject=draft.subject,
+                    markdown=draft.markdown,
                     status="draft",
                     token=secrets.token_hex(8),
                     total=0,

@@ -85,16 +85,7 @@ def new_draft():
         )
     except DraftError as exc:
         abort(400, str(exc))
-    announcement_id = outbox().create(
-        kind=draft.kind,
-        ref=draft.ref,
-        campaign=draft.campaign,
-        books=draft.books,
-        topic=draft.topic,
-        subject=draft.subject,
-        markdown=draft.markdown,
-        now=sf.now(),
-    )
+    announcement_id = outbox().create(draft, sf.now())
     return redirect(url_for("desk.announcement", announcement_id=announcement_id))
 
 
