@@ -223,15 +223,21 @@ def counts(database_url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def size(path: Path) -> int:
+    """The file's size; 0 once it is gone (the writer removes a log it has committed)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def wait_for_readers(database_url: str, expected: int, server: Server, timeout: float = 30) -> dict:
     """Poll until ``expected`` reader clicks are stored and the spool is empty (or time is up)."""
     deadline = time.monotonic() + timeout
     while True:
         found = counts(database_url)
         spooled = any(
-            p.stat().st_size
-            for p in server.spool.glob("*.jsonl")
-            if not p.name.startswith("rejected")
+            size(p) for p in server.spool.glob("*.jsonl") if not p.name.startswith("rejected")
         )
         if found.get("reader", 0) >= expected and not spooled:
             return found
@@ -280,7 +286,7 @@ def test_database_outage_mid_run_still_redirects_and_counts_exactly(database, tm
                 set_connections_allowed(url, False)  # connections ended, new ones refused
 
         def outage_ends() -> None:
-            seen["spooled"] = any(p.stat().st_size for p in server.spool.glob("*.jsonl"))
+            seen["spooled"] = any(size(p) for p in server.spool.glob("*.jsonl"))
             if backend == "sqlite":
                 seen["during"] = counts(url)["reader"]  # WAL: reading still works
                 holder.pop().execute("ROLLBACK")
