@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from ..storage.engine import insert_absent
 from .database import MailDatabase, utc
 from .tables import announcements, deliveries, mail_pace
 
@@ -94,13 +95,16 @@ class Deliveries(MailDatabase):
         at = datetime.fromtimestamp(wall, UTC).replace(tzinfo=None)
         interval = 1.0 / rate if rate > 0 else 0.0
         with self.write() as conn:
+            # The pace row, made by the first claim ever: two senders starting together on
+            # one PostgreSQL both find it missing, so the insert does nothing when it is there
+            # (a plain insert failed the second sender on the primary key).
+            conn.execute(
+                insert_absent(self.dialect, mail_pace, "the reader list needs", id=1, next_at=at)
+            )
             pace_query = select(mail_pace.c.next_at).where(mail_pace.c.id == 1)
             if self.dialect == "postgresql":
                 pace_query = pace_query.with_for_update()
             next_at = conn.execute(pace_query).scalar()
-            if next_at is None:
-                conn.execute(insert(mail_pace).values(id=1, next_at=at))
-                next_at = at
             start = max(at, next_at)
             ahead = (start - at).total_seconds()
             if ahead > horizon:
