@@ -158,16 +158,7 @@ def draft_id(mailing, catalog, urls) -> int:
     draft = draft_for(
         catalog, urls, datetime(2026, 11, 25, tzinfo=UTC), "campaign", "apollo8-anniversary"
     )
-    return mailing.outbox.create(
-        kind=draft.kind,
-        ref=draft.ref,
-        campaign=draft.campaign,
-        books=draft.books,
-        topic=draft.topic,
-        subject=draft.subject,
-        markdown=draft.markdown,
-        now=datetime.now(UTC),
-    )
+    return mailing.outbox.create(draft, datetime.now(UTC))
 
 
 def bench_compose(mailing, announcement_id: int, count: int = 500) -> tuple[float, float]:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +156,43 @@ def test_real_servers_are_measured_in_bounded_runs_and_always_stopped():
         assert measured.requests > 0 and measured.requests_per_s > 0
         assert measured.errors == 0 and measured.non_2xx_3xx == 0
         assert measured.cpu_us_per_request and measured.cpu_us_per_request > 0
+
+
+# ---------------------------------------------------------------- the benches run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_bench(*args: str) -> str:
+    """Run ``python -m bench.<args>`` from the checkout; its standard output (exit 0 checked)."""
+    done = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_the_mail_bench_sends_every_message_to_a_real_smtp_server():
+    # A few recipients: the bench uses the outbox's own API, so a change to it breaks here,
+    # not on the day someone measures.
+    out = run_bench("bench.bench_mail", "--recipients", "20")
+    accepted = re.search(r"recipients: (\d+); the server accepted (\d+) \((\d+) sent\)", out)
+    assert accepted, out
+    assert accepted.groups() == ("20", "20", "20")
+    assert re.search(r"send: [\d.]+ s for 20 messages", out), out
+
+
+def test_the_in_process_bench_measures_each_route_beside_the_bare_app():
+    out = run_bench("bench.bench_inprocess", "--rounds", "1", "--calls", "20")
+    rows = {}
+    for line in out.splitlines()[2:]:
+        name, best, median, ratio = line.rsplit(None, 3)
+        rows[name] = (float(best), float(median), float(ratio))
+    assert list(rows) == ["bare hello", "book page", "card 200", "card 304", "reader click"]
+    assert rows["bare hello"][2] == 1.0
+    assert all(best > 0 and median >= best for best, median, _ in rows.values())
