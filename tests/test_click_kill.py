@@ -16,19 +16,26 @@ a request cut off by a kill may have its row or not, never two.
 
 from __future__ import annotations
 
-import http.client
 import itertools
 import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from .clickdb import click_database
-from .test_click_load import BACKENDS, CONCURRENCY, reader, storefront_server, wait_for_readers
+from .test_click_load import (
+    BACKENDS,
+    CONCURRENCY,
+    reader,
+    send,
+    storefront_server,
+    wait_for_readers,
+)
 
 # A worker's start (create_app) takes a second or more on a busy machine: the run is long.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -96,17 +103,8 @@ class Stream:
             with self._lock:
                 n = next(self._numbers)
             shot = reader(n)
-            headers = {**shot.headers, "Referer": f"https://{referrer(n)}/"}
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=20)
-            try:
-                conn.request(shot.method, shot.path, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status: int | None = response.status
-            except OSError:
-                status = None
-            finally:
-                conn.close()
+            shot = replace(shot, headers={**shot.headers, "Referer": f"https://{referrer(n)}/"})
+            status = send(self.host, self.port, shot)
             with self._lock:
                 self.statuses[n] = status
 

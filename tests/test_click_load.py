@@ -170,6 +170,20 @@ def mixed_plan(readers: int, bots: int, heads: int, prefetches: int) -> list[Sho
     return plan
 
 
+def send(host: str, port: int, shot: Shot) -> int | None:
+    """Send ``shot`` on a new connection; the answer's status, None when the connection broke."""
+    conn = http.client.HTTPConnection(host, port, timeout=20)
+    try:
+        conn.request(shot.method, shot.path, headers=shot.headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    except OSError:
+        return None
+    finally:
+        conn.close()
+
+
 class Load:
     """Send each shot once from ``CONCURRENCY`` threads; ``statuses[i]`` None: a socket error."""
 
@@ -181,17 +195,9 @@ class Load:
         self._lock = threading.Lock()
 
     def _send(self, index: int) -> None:
-        shot = self.plan[index]
-        conn = http.client.HTTPConnection(self.host, int(self.port), timeout=20)
         try:
-            conn.request(shot.method, shot.path, headers=shot.headers)
-            response = conn.getresponse()
-            response.read()
-            self.statuses[index] = response.status
-        except OSError:
-            self.statuses[index] = None
+            self.statuses[index] = send(self.host, int(self.port), self.plan[index])
         finally:
-            conn.close()
             with self._lock:
                 self.done += 1
 
