@@ -61,7 +61,7 @@ def bench_duration() -> float:
 
 
 def bench_threads() -> int:
-    """Threads per gunicorn worker: ``$BENCH_THREADS`` or what ``storefront serve`` uses."""
+    """Threads per `storefront serve` worker: ``$BENCH_THREADS`` or what it uses by default."""
     from storefront.settings import DEFAULT_THREADS
 
     raw = os.environ.get("BENCH_THREADS", "")

@@ -88,7 +88,7 @@ def stop(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
     """Stop a server started by :func:`serve` (its whole process group): TERM, then KILL."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            # gunicorn's master stops its workers gracefully on SIGTERM.
+            # The server's master stops its workers gracefully on SIGTERM.
             os.kill(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=timeout)
@@ -139,7 +139,7 @@ def serve(
 def serve_storefront(
     env: Mapping[str, str] | None = None, workers: int = 2, threads: int | None = None
 ) -> Iterator[str]:
-    """Run ``storefront serve`` (gunicorn) on a free port with a temp instance folder.
+    """Run ``storefront serve`` (Granian) on a free port with a temp instance folder.
 
     ``env`` adds settings such as ``STOREFRONT_NOW`` or ``STOREFRONT_CATALOG``.
     Yields the base URL, e.g. ``http://127.0.0.1:41234``.
@@ -166,8 +166,8 @@ def serve_storefront(
 
 
 @contextlib.contextmanager
-def serve_baseline(workers: int = 2, threads: int | None = None) -> Iterator[str]:
-    """Run the bare Flask app (``bench.bare_app``) under the same gunicorn settings."""
+def serve_baseline(workers: int = 2, threads: int = 1) -> Iterator[str]:
+    """Run the bare Flask app (``bench.bare_app``): gunicorn, 2 sync workers, the fixed baseline."""
     with tempfile.TemporaryDirectory(prefix="storefront-baseline-") as tmp:
         port = free_port()
         command = [
@@ -179,7 +179,7 @@ def serve_baseline(workers: int = 2, threads: int | None = None) -> Iterator[str
             "--workers",
             str(workers),
             "--threads",
-            str(threads or bench_threads()),
+            str(threads),
         ]
         pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
         with serve(

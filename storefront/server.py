@@ -1,174 +1,123 @@
-"""Run the app under gunicorn, the production WSGI server."""
+"""Run the app under Granian, the production WSGI server.
+
+Granian parses HTTP in Rust on an event loop and calls the WSGI app on a small pool of
+Python threads per worker process. A connection costs the loop, not a thread, so slow or
+silent clients hold no Python thread; the app's own Python time is the only Python time a
+request costs (under gunicorn the HTTP parser and poller in Python cost more than the app:
+docs/benchmarks.md, "Why Granian").
+"""
 
 from __future__ import annotations
 
-import itertools
-import os
+import atexit
+import multiprocessing.util
 import socket
-from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-from gunicorn import sock as gunicorn_sock
-from gunicorn.app.base import BaseApplication
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
+from granian.server import MPServer
+
+HEADER_READ_TIMEOUT_MS = 30_000  # a client has 30 s to send its request line and headers
+HEADER_BUFFER_BYTES = 64 * 1024  # request line and headers together, at most (else 431)
+RESPAWN_INTERVAL = 0.1  # seconds before a worker that died is started again
+GRACEFUL_TIMEOUT = 10  # seconds a stopping worker has to finish its requests
 
 
 def _create_storefront_app():
-    # Imported in each worker: every worker builds its own app, catalog and
-    # database connection (nothing shared across fork).
+    """Build the app in a worker: every worker has its own app, catalog and database connection."""
+    # A Granian worker is a multiprocessing child, which ends with os._exit(): Python's
+    # atexit handlers (the click log's last flush, the mail sender's release) would not
+    # run. multiprocessing runs its finalizers on that exit: run them there.
+    multiprocessing.util.Finalize(None, atexit._run_exitfuncs, exitpriority=0)  # noqa: SLF001
     from .app import create_app
 
     return create_app()
 
 
-class GunicornServer(BaseApplication):
-    """Gunicorn serving the WSGI app that ``factory`` builds in each worker."""
+class StorefrontServer(MPServer):
+    """Granian's process server, with a listening socket per worker slot held by the master.
 
-    def __init__(self, options: dict, factory: Callable[[], object] = _create_storefront_app):
-        self.options = options
-        self.factory = factory
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        return self.factory()
-
-
-def control_socket_path(instance: str | os.PathLike) -> str | None:
-    """gunicorn's control socket for this instance: ``instance/gunicorn.ctl``.
-
-    gunicorn's default (``~/.gunicorn/gunicorn.ctl``) is shared by every server the
-    user runs, so a second store would take the first one's socket. ``None`` (no
-    socket) when the path is too long for a Unix socket.
+    Workers accepting from one shared socket do not share a burst of new connections:
+    whichever wakes first takes most of it, and keep-alive connections stay where they
+    landed (measured with one shared socket: worker CPU splits 90/10 and 13/87). With one
+    socket per worker in a ``SO_REUSEPORT`` group, the kernel hashes each new connection
+    over the sockets instead. Granian's own sockets on Linux are like that, but each
+    worker opens its own, and a worker killed by ``kill -9`` takes its socket and the
+    connections queued on it along (the clients see a reset). Here the master opens the
+    sockets once and holds them all, as it did for gunicorn in round 2: a dead worker
+    leaves its socket and queue to the worker that replaces it in its slot (after
+    ``RESPAWN_INTERVAL``), and no socket is ever without a worker for longer.
     """
-    path = os.path.join(os.fspath(instance), "gunicorn.ctl")
-    return path if len(os.fsencode(path)) < _UNIX_PATH_MAX else None
+
+    _slots: list[tuple[Any, socket.socket]] = []
+
+    def _init_shared_socket(self) -> None:
+        if self.bind_uds:  # a Unix socket: Granian's own (shared) handling
+            super()._init_shared_socket()
+            return
+        self._ssp = None
+        self._slots = [self._listener() for _ in range(self.workers)]
+        self._shd, self._sso = self._slots[0]
+
+    def _listener(self) -> tuple[Any, socket.socket]:
+        from granian.net import SocketSpec
+
+        holder = SocketSpec(self.bind_addr, self.bind_port, self.backlog).build()  # reuseport
+        sock = socket.socket(fileno=holder.get_fd())
+        sock.set_inheritable(True)
+        return holder, sock
+
+    def _spawn_worker(self, idx, target, callback_loader):
+        if self._slots:  # the worker in slot ``idx``, first or a replacement, gets its socket
+            self._shd, self._sso = self._slots[idx]
+        return super()._spawn_worker(idx, target, callback_loader)
+
+    def _drop_shared_socket(self) -> None:
+        for _, sock in self._slots:
+            sock.close()
+        self._slots = []
+        self._sso = None
 
 
-_UNIX_PATH_MAX = 104  # sun_path is 108 bytes on Linux, 104 on the BSDs
+def server_options(
+    host: str, port: int, workers: int, threads: int, access_log: bool = False
+) -> dict[str, Any]:
+    """Granian's settings for ``storefront serve``: ``threads`` Python threads per worker.
 
-
-def gunicorn_options(
-    host: str,
-    port: int,
-    workers: int,
-    threads: int = 1,
-    access_log: bool = False,
-    control_socket: str | None = None,
-) -> dict:
-    """The server settings shared by `storefront serve` and the bench baseline.
-
-    ``control_socket``: the path of gunicorn's control socket, or ``None`` for none.
+    Granian's ``backpressure`` is left at its default (the backlog over the workers): it
+    bounds a worker's open connections, not its requests in Python, and a low one closes
+    idle keep-alive connections (measured: 40 connections to 2 workers with 8 each, 13 kept).
     """
-    options = {
-        "bind": f"{host}:{port}",
+    return {
+        "target": "storefront.server:_create_storefront_app",
+        "address": host,
+        "port": port,
+        "interface": Interfaces.WSGI,
+        "http": HTTPModes.http1,
+        "websockets": False,
         "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "errorlog": "-",
-        "loglevel": "info",
-        "proc_name": "storefront",
-        # gunicorn trusts X-Forwarded-Proto from 127.0.0.1 by default; here trust in
-        # forwarded headers is the app's alone (STOREFRONT_PROXY_COUNT, via ProxyFix).
-        "forwarded_allow_ips": "",
+        "blocking_threads": threads,
+        "http1_settings": HTTP1Settings(
+            header_read_timeout=HEADER_READ_TIMEOUT_MS, max_buffer_size=HEADER_BUFFER_BYTES
+        ),
+        "respawn_failed_workers": True,
+        "respawn_interval": RESPAWN_INTERVAL,
+        "workers_kill_timeout": GRACEFUL_TIMEOUT,
+        "log_access": access_log,
+        "factory": True,
     }
-    if access_log:
-        options["accesslog"] = "-"
-    if control_socket:
-        options["control_socket"] = control_socket
-    else:
-        options["control_socket_disable"] = True
-    return options
-
-
-class _ReusePortConfig:
-    """gunicorn's settings with ``reuse_port`` on, for the sockets :class:`SpreadListeners` adds."""
-
-    reuse_port = True
-
-    def __init__(self, cfg) -> None:
-        self._cfg = cfg
-
-    def __getattr__(self, name):
-        return getattr(self._cfg, name)
-
-
-class SpreadListeners:
-    """Server hooks giving each worker slot a listening socket of its own (SO_REUSEPORT).
-
-    gthread workers accepting from one shared socket do not share a burst of new
-    connections: whichever wakes first takes most of it, and keep-alive connections
-    stay where they landed (measured: worker CPU splits up to 100/0). With one socket
-    per worker in a reuseport group, the kernel hashes each new connection over the
-    sockets instead. The master holds every socket (slot 0 is gunicorn's own listener,
-    the others are created once): a worker that dies, even by ``kill -9``, leaves its
-    socket and the connections queued on it to the worker that replaces it in its
-    slot, and no socket is ever without a worker (gunicorn's own ``reuse_port``
-    makes each worker open and close its socket, losing that queue).
-    """
-
-    def __init__(self) -> None:
-        self.slots: dict[int, list] = {}
-
-    def options(self) -> dict:
-        return {"pre_fork": self.pre_fork, "post_fork": self.post_fork, "on_exit": self.on_exit}
-
-    def pre_fork(self, arbiter, worker) -> None:
-        """In the master: pick the lowest free slot for ``worker``; open its sockets once."""
-        if self.slots.get(0) != list(arbiter.LISTENERS):  # first fork, or a reload rebound
-            self._close_own()
-            self.slots = {0: list(arbiter.LISTENERS)}
-        taken = {getattr(w, "listener_slot", None) for w in arbiter.WORKERS.values()}
-        worker.listener_slot = next(i for i in itertools.count() if i not in taken)
-        if worker.listener_slot not in self.slots:
-            self.slots[worker.listener_slot] = [
-                self._twin(listener, arbiter) for listener in self.slots[0]
-            ]
-
-    def post_fork(self, arbiter, worker) -> None:
-        """In the worker: accept only from its slot's sockets."""
-        worker.sockets = self.slots.get(worker.listener_slot, worker.sockets)
-
-    def on_exit(self, arbiter) -> None:
-        self._close_own()
-
-    def _twin(self, listener, arbiter):
-        """A listener bound to the same address in the same reuseport group, or ``listener``."""
-        if not isinstance(listener, gunicorn_sock.TCPSocket):  # a Unix socket: shared
-            return listener
-        try:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            return type(listener)(
-                listener.getsockname(), _ReusePortConfig(arbiter.cfg), arbiter.log
-            )
-        except (OSError, AttributeError) as exc:  # no SO_REUSEPORT: the shared socket
-            arbiter.log.warning("One listening socket for all workers: %s", exc)
-            return listener
-
-    def _close_own(self) -> None:
-        shared = {id(listener) for listener in self.slots.get(0, [])}
-        for slot, listeners in self.slots.items():
-            for listener in listeners:
-                if slot and id(listener) not in shared:
-                    listener.close()
 
 
 def preload_modules() -> None:
-    """Import the app's modules in gunicorn's master, before it forks its workers.
+    """Import the app's modules in the master, before it forks its workers.
 
     A worker the master starts, or starts again after one died, then only builds its
-    app (catalog, engine): on a busy 2-core machine that is about 2 s instead of 6.
-    Nothing is created here: no app, no connection, no thread (each worker makes its own).
-    The view modules ``create_app`` imports are imported too, and the crawler patterns
-    compiled: together they were 0.7 s of a worker's 0.9 s start on a quiet machine, and
-    while a worker killed by ``kill -9`` is replaced, the connections on its listening
-    socket wait for that start (:class:`SpreadListeners`).
+    app (catalog, engine). Nothing is created here: no app, no connection, no thread
+    (each worker makes its own). The view modules ``create_app`` imports are imported
+    too, and the crawler patterns compiled: together they were 0.7 s of a worker's 0.9 s
+    start on a quiet machine.
     """
     app = import_module("storefront.app")
     for name in app.VIEW_MODULES:
@@ -177,9 +126,7 @@ def preload_modules() -> None:
 
 
 def run_server(**settings: Any) -> None:
-    """Run the app under gunicorn; ``settings`` are :func:`gunicorn_options`'s arguments."""
-    options = gunicorn_options(**settings)
-    # Only here, not in gunicorn_options: the bench's sync baseline stays gunicorn's default.
-    options.update(SpreadListeners().options())
+    """Run the app under Granian; ``settings`` are :func:`server_options`'s arguments."""
+    options = server_options(**settings)
     preload_modules()
-    GunicornServer(options).run()
+    StorefrontServer(**options).serve()

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 PREFIX = "STOREFRONT_"
-# `storefront serve --threads`: gunicorn's gthread worker, where a half-open connection
-# or one sending its headers slowly holds one thread, not a whole worker
-# (docs/operations.md, "Slow clients"). The bench baseline uses the same.
-DEFAULT_THREADS = 64
+# `storefront serve --threads`: Python threads per Granian worker that run requests. A
+# connection, slow or silent, costs the server's event loop, not one of these threads
+# (docs/operations.md, "Slow clients"); a request holds one while the app runs.
+DEFAULT_THREADS = 8
 INSTANCE_ENV = "STOREFRONT_INSTANCE_PATH"
 
 

@@ -230,16 +230,3 @@ def test_render_cache_evicts_the_least_recently_used():
 
 def test_no_storefront_setting_leaks_between_tests():
     assert not [k for k in os.environ if k.startswith("STOREFRONT_")]
-
-
-def test_gunicorn_trusts_no_forwarded_headers_itself():
-    from gunicorn.config import Config
-
-    from storefront.server import gunicorn_options
-
-    config = Config()
-    for key, value in gunicorn_options("127.0.0.1", 8000, 2, 64).items():
-        config.set(key, value)
-    assert config.forwarded_allow_ips == []  # only ProxyFix, when configured, trusts them
-    assert config.worker_class_str == "gthread"
-    assert config.control_socket_disable  # no socket shared with other servers of the user

@@ -1,4 +1,4 @@
-"""``storefront serve``: the store under the production WSGI server (gunicorn)."""
+"""``storefront serve``: the store under the production WSGI server (Granian)."""
 
 from __future__ import annotations
 
@@ -34,12 +34,12 @@ WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
     default=DEFAULT_THREADS,
     show_default=True,
     type=click.IntRange(1, 256),
-    help="Threads per worker: a slow or idle client holds one thread, not a whole worker.",
+    help="Python threads per worker running requests (slow clients hold none).",
 )
 @now_option
 @click.option("--access-log/--no-access-log", default=False, help="Log every request.")
 def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
-    """Serve the store with the production WSGI server (gunicorn).
+    """Serve the store with the production WSGI server (Granian).
 
     Without STOREFRONT_BASE_URL (or site.base_url), links, cards and QR codes
     point at http://HOST:PORT/.
@@ -72,7 +72,7 @@ def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
             f"{public}, which only this machine can open: set STOREFRONT_BASE_URL.",
             err=True,
         )
-    from ..server import control_socket_path, run_server
+    from ..server import run_server
 
     os.environ.setdefault("STOREFRONT_INSTANCE_PATH", str(instance))  # workers: the same folder
     click.echo(
@@ -87,7 +87,6 @@ def serve(catalog_path, host, port, workers, threads, now, access_log) -> None:
         workers=workers,
         threads=threads,
         access_log=access_log,
-        control_socket=control_socket_path(instance),
     )
 
 

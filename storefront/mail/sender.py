@@ -6,7 +6,7 @@ works through the outbox with it. The same code runs in two places:
 
 * a background thread in each app server (:func:`init_app`: only when mail is
   configured and ``STOREFRONT_MAIL_SEND_INTERVAL`` is above 0; started in the process
-  that serves, after gunicorn's fork, and restarted in a child if a parent forks);
+  that serves, after the server's fork, and restarted in a child if a parent forks);
 * ``storefront readers send``, which sends what is due and exits (for cron).
 
 Several of either at once are safe: the outbox's leases give each delivery to one sender,
@@ -319,7 +319,7 @@ def init_app(app) -> Sender | None:
 
     The thread starts only when ``STOREFRONT_MAIL_SEND_INTERVAL`` is above 0 and the app
     is not a test app; it only talks to the database and the provider, never to requests,
-    so the fast path is untouched. gunicorn builds the app in each worker after its fork.
+    so the fast path is untouched. The server builds the app in each worker after its fork.
     """
     outbox = Outbox(app.extensions["clicks"].engine)  # the one engine, with its timeouts
     app.extensions[OUTBOX] = outbox
