@@ -35,60 +35,27 @@ tables (``nested=True``) needs code in ``reader.py`` as well.
 
 from __future__ import annotations
 
+from . import model
 from .audio import AUDIO_TYPES, AudioFile, iso_duration
 from .convert import SLUG_RE
 from .errors import CatalogError, CatalogProblem, Invalid
 from .lines import build_line_map
 from .load import builtin_catalog_path, iter_urls, load_catalog, parse_catalog
-from .model import (
-    CAMPAIGN_KINDS,
-    CONTRIBUTOR_ROLES,
-    COVER_TYPES,
-    FORMATS,
-    Affiliate,
-    Author,
-    Book,
-    Campaign,
-    Catalog,
-    Contributor,
-    Edition,
-    Offer,
-    Quote,
-    Series,
-    Site,
-    SupportMethod,
-    Vendor,
-)
+from .model import *  # noqa: F403  (its __all__: the frozen dataclasses and their constants)
 from .spec import spec
 from .territory import COUNTRIES, GROUPS, TERRITORIES, country_code, lookup
 
 __all__ = [
+    *model.__all__,
     "AUDIO_TYPES",
-    "CAMPAIGN_KINDS",
-    "CONTRIBUTOR_ROLES",
     "COUNTRIES",
-    "COVER_TYPES",
-    "FORMATS",
     "GROUPS",
     "SLUG_RE",
     "TERRITORIES",
-    "Affiliate",
     "AudioFile",
-    "Author",
-    "Book",
-    "Campaign",
-    "Catalog",
     "CatalogError",
     "CatalogProblem",
-    "Contributor",
-    "Edition",
     "Invalid",
-    "Offer",
-    "Quote",
-    "Series",
-    "Site",
-    "SupportMethod",
-    "Vendor",
     "build_line_map",
     "builtin_catalog_path",
     "country_code",

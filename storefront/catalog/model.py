@@ -21,6 +21,27 @@ from .errors import CatalogProblem
 from .spec import spec
 from .territory import lookup
 
+# What the package re-exports (storefront.catalog): the model's public names, listed once.
+__all__ = [
+    "CAMPAIGN_KINDS",
+    "CONTRIBUTOR_ROLES",
+    "COVER_TYPES",
+    "FORMATS",
+    "Affiliate",
+    "Author",
+    "Book",
+    "Campaign",
+    "Catalog",
+    "Contributor",
+    "Edition",
+    "Offer",
+    "Quote",
+    "Series",
+    "Site",
+    "SupportMethod",
+    "Vendor",
+]
+
 FORMATS = ("ebook", "audiobook", "paperback", "hardcover")
 CAMPAIGN_KINDS = ("sale", "fundraiser")
 CONTRIBUTOR_ROLES = (

@@ -43,6 +43,12 @@ def open_catalog(path: Path | None) -> Catalog:
         sys.exit(1)
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (its type's name if it has none) for a one-line error."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def resolve_now(value: str | None):
     """``--now`` / ``STOREFRONT_NOW`` as an aware datetime, or the real clock."""
     from ..pricing import utcnow

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..desk.auth import AuthStore, PasswordError
 from ..storage import StorageError
+from . import first_line
 from .stats import click_settings
 
 
@@ -40,8 +41,9 @@ def set_password() -> None:
     except PasswordError as exc:
         raise click.ClickException(str(exc)) from None
     except (SQLAlchemyError, StorageError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise click.ClickException(f"cannot keep the password in the database: {first}") from None
+        raise click.ClickException(
+            f"cannot keep the password in the database: {first_line(exc)}"
+        ) from None
     folder = Path(instance)
     click.echo(
         f"Desk password set in the instance folder {folder} ({store.where}). "

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import catalog_option, open_catalog
+from . import catalog_option, first_line, open_catalog
 
 
 def _context(catalog_path: Path | None):
@@ -57,11 +57,6 @@ def _context(catalog_path: Path | None):
             clock=utcnow,
         )
     return mailing, outbox, catalog, urls, settings
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 NOT_CONFIGURED = (
@@ -125,7 +120,7 @@ def announce(campaign, book, at, dry_run, catalog_path) -> None:
         _queue(mailing, outbox, catalog, draft, when, now)
     except SQLAlchemyError as exc:
         raise click.ClickException(
-            f"the database is unavailable ({_first_line(exc)}); nothing was queued"
+            f"the database is unavailable ({first_line(exc)}); nothing was queued"
         ) from None
 
 
@@ -171,7 +166,7 @@ def send(loop, catalog_path) -> None:
     except SQLAlchemyError as exc:
         # Nothing is lost: what was not sent waits in the outbox for the next run.
         raise click.ClickException(
-            f"the database is unavailable ({_first_line(exc)}); {total} message(s) handled"
+            f"the database is unavailable ({first_line(exc)}); {total} message(s) handled"
         ) from None
     click.echo(f"{total} message(s) handled")
     if sender.trouble:

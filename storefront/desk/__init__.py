@@ -7,4 +7,5 @@
   catalog versions kept in the database for several app servers;
 * :mod:`.builds` — a campaign's print pieces built in the background, with progress;
 * :mod:`.throttle` — wrong passwords and tokens slowed per client, in the database.
+* :mod:`.tables` — the desk's tables, declared once for the modules and the migrations.
 """

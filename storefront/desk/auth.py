@@ -23,21 +23,15 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Column, Engine, MetaData, String, Table, Text, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..files import write_atomic
 from ..storage import database_url, make_engine, migrate
+from .tables import state as state_table
 
 logger = logging.getLogger(__name__)
 
-# The current shape of the table (made by storefront.storage.schema's migrations).
-state_table = Table(
-    "desk_state",
-    MetaData(),
-    Column("name", String(64), primary_key=True),
-    Column("value", Text, nullable=False),
-)
 
 AUTH_FILE = "desk-auth.json"
 SECRET_FILE = "secret_key"

@@ -30,19 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import (
-    Column,
-    Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    bindparam,
-    or_,
-    select,
-)
+from sqlalchemy import Engine, bindparam, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from widgets.print import FlyerError, build_campaign, prepare_jobs, select_books
@@ -51,29 +39,12 @@ from widgets.print.campaign import MANIFEST, load_manifest
 from ..catalog import Catalog
 from ..storage import StorageError, insert_absent, migrate
 from ..urls import Urls
+from .tables import builds as builds_table
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT = 5.0  # seconds between a running build's heartbeats
 STALE_AFTER = 30.0  # a "running" build silent this long has lost its process
-
-# The shape written by the "desk's print builds" migration in storefront/storage/schema.py.
-builds_table = Table(
-    "desk_builds",
-    MetaData(),
-    Column("campaign", String(64), primary_key=True),
-    Column("state", String(16), nullable=False),
-    Column("run", String(32), nullable=False),
-    Column("server", String(255), nullable=False),
-    Column("pid", Integer, nullable=False),
-    Column("folder", Text, nullable=False),
-    Column("done", Integer, nullable=False),
-    Column("total", Integer, nullable=False),
-    Column("result", Text, nullable=False),  # JSON: files, failed, built, skipped, seconds
-    Column("started_at", Float, nullable=False),
-    Column("finished_at", Float),
-    Column("heartbeat", Float, nullable=False),
-)
 
 _live: set[str] = set()  # the runs building in this process (any app in it)
 _live_lock = threading.Lock()

@@ -33,55 +33,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import Engine, func, insert, select
 
 from ..catalog import Catalog, CatalogError, builtin_catalog_path, parse_catalog
 from ..files import write_atomic
 from ..storage import insert_absent, migrate
 from .catalogsync import CatalogSync  # noqa: F401  (where callers found it before)
+from .tables import catalog_versions as versions_table
+from .tables import saves as saves_table
+from .tables import versions as kept_table
 
 logger = logging.getLogger(__name__)
-
-metadata = MetaData()
-versions_table = Table(
-    "desk_catalog_versions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("sha256", String(64), nullable=False),
-    Column("saved_at", DateTime(timezone=True), nullable=False),
-    Column("summary", Text, nullable=False),
-    Column("text", Text, nullable=False),
-)
-
-
-# The current shapes of the desk's tables (made by storefront.storage.schema's migrations).
-kept_table = Table(
-    "desk_versions",
-    metadata,
-    Column("sha256", String(64), primary_key=True),
-    Column("text", Text, nullable=False),
-)
-saves_table = Table(
-    "desk_saves",
-    metadata,
-    Column("number", Integer, primary_key=True, autoincrement=True),
-    Column("at", String(32), nullable=False),
-    Column("summary", Text, nullable=False),
-    Column("before_sha", String(64), nullable=False),
-    Column("after_sha", String(64), nullable=False),
-)
 
 NEEDS = "the desk's history needs"  # what insert_absent names on another database
 

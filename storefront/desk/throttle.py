@@ -23,22 +23,12 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
-from sqlalchemy import (
-    Column,
-    Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    bindparam,
-    case,
-    select,
-)
+from sqlalchemy import Engine, bindparam, case, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..storage import StorageError, WriterLock, insert_absent, migrate
 from ..storage.engine import lock_path
+from .tables import signin_failures as failures
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +36,6 @@ FREE = 3  # failures before the first wait
 BASE = 1.0  # seconds of the first wait
 CAP = 900.0  # the longest wait (15 minutes)
 FORGET_AFTER = 3600.0  # seconds without an attempt after which a client starts afresh
-
-# The shape written by the "sign-in failures" migration in storefront/storage/schema.py.
-failures = Table(
-    "signin_failures",
-    MetaData(),
-    Column("key", String(80), primary_key=True),
-    Column("failures", Integer, nullable=False),
-    Column("last_at", Float, nullable=False),
-    Column("next_at", Float, nullable=False),
-)
 
 
 class ThrottleUnavailableError(Exception):

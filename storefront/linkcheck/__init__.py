@@ -18,6 +18,7 @@ Pure: no Flask. The CLI (``storefront links check``) and the static export's
 tests use the same functions; :mod:`.report` keeps the last run for the desk.
 """
 
+from . import model
 from .checker import LinkChecker, check_links, make_session
 from .classify import (
     CHALLENGE_HEADERS,
@@ -28,35 +29,15 @@ from .classify import (
     is_challenge,
     retry_after,
 )
-from .model import (
-    BROKEN,
-    TRANSIENT,
-    USER_AGENT,
-    CheckConfig,
-    Hop,
-    Link,
-    LinkReport,
-    LinkResult,
-    LinkRun,
-    Status,
-)
+from .model import *  # noqa: F403  (its __all__: the statuses, the configuration, the reports)
 from .sources import catalog_links
 
 __all__ = [
-    "BROKEN",
+    *model.__all__,
     "CHALLENGE_HEADERS",
     "CHALLENGE_MARKERS",
     "RETRY_STATUSES",
-    "TRANSIENT",
-    "USER_AGENT",
-    "CheckConfig",
-    "Hop",
-    "Link",
     "LinkChecker",
-    "LinkReport",
-    "LinkResult",
-    "LinkRun",
-    "Status",
     "catalog_links",
     "check_links",
     "classify_error",

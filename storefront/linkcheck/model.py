@@ -8,6 +8,20 @@ from enum import StrEnum
 
 from .. import __version__
 
+# What the package re-exports (storefront.linkcheck): the model's public names, listed once.
+__all__ = [
+    "BROKEN",
+    "TRANSIENT",
+    "USER_AGENT",
+    "CheckConfig",
+    "Hop",
+    "Link",
+    "LinkReport",
+    "LinkResult",
+    "LinkRun",
+    "Status",
+]
+
 USER_AGENT = (
     f"StorefrontLinkCheck/{__version__} (link health for an author's own store; "
     "checks each catalog link with one HEAD or GET)"

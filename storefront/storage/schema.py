@@ -1,8 +1,11 @@
 """The click table, its schema versions and migrations, and the two ways a click row is written.
 
-Migrations are append-only: version N is ``MIGRATIONS[N - 1]``, each frozen in the shape
-it had (they never read the current model). :func:`migrate` runs them once, in one
-transaction, under a lock, so workers starting together migrate once.
+Migrations are append-only: version N is ``MIGRATIONS[N - 1]``, each creating the shape
+it had. A table changed since keeps that shape frozen in its migration (the clicks); one
+unchanged since is declared once, for its model and its migration (the desk's and the
+reader list's tables); ``tests/test_schema_history.py`` holds every version to what it
+created. :func:`migrate` runs them once, in one transaction, under a lock, so workers
+starting together migrate once.
 """
 
 from __future__ import annotations
@@ -16,12 +19,10 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
-    Float,
     Integer,
     MetaData,
     String,
     Table,
-    Text,
     func,
     insert,
     inspect,
@@ -31,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from ..clicks import ClickEvent
+from ..desk.tables import create_builds_table, create_desk_tables, create_signin_failures_table
 from ..mail.tables import create_outbox_tables
 from ..readers.tables import migrate_reader_tables
 from .engine import StorageError
@@ -88,91 +90,16 @@ def _v2_referrer_and_day_index(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_clicks_day ON clicks (day)")
 
 
-def _signin_failures_table(conn: Connection) -> None:
-    # Wrong desk passwords and admin tokens, per client key (storefront.desk.throttle).
-    Table(
-        "signin_failures",
-        MetaData(),
-        Column("key", String(80), primary_key=True),
-        Column("failures", Integer, nullable=False),
-        Column("last_at", Float, nullable=False),
-        Column("next_at", Float, nullable=False),
-    ).create(conn, checkfirst=True)
-
-
-def _v3_desk_tables(conn: Connection) -> None:
-    # The desk's state, shared by every server on the database (frozen shapes). The
-    # catalog versions table was created outside the migrations before: checkfirst.
-    shapes = MetaData()
-    tables = (
-        Table(
-            "desk_catalog_versions",
-            shapes,
-            Column("id", Integer, primary_key=True, autoincrement=True),
-            Column("sha256", String(64), nullable=False),
-            Column("saved_at", DateTime(timezone=True), nullable=False),
-            Column("summary", Text, nullable=False),
-            Column("text", Text, nullable=False),
-        ),
-        # The password hash, the session generation, the session secret.
-        Table(
-            "desk_state",
-            shapes,
-            Column("name", String(64), primary_key=True),
-            Column("value", Text, nullable=False),
-        ),
-        # Every version of the catalog text the desk kept, by its sha256.
-        Table(
-            "desk_versions",
-            shapes,
-            Column("sha256", String(64), primary_key=True),
-            Column("text", Text, nullable=False),
-        ),
-        # The save history: what each save replaced and wrote, by hash.
-        Table(
-            "desk_saves",
-            shapes,
-            Column("number", Integer, primary_key=True, autoincrement=True),
-            Column("at", String(32), nullable=False),
-            Column("summary", Text, nullable=False),
-            Column("before_sha", String(64), nullable=False),
-            Column("after_sha", String(64), nullable=False),
-        ),
-    )
-    for table in tables:
-        table.create(conn, checkfirst=True)
-
-
-def _desk_builds_table(conn: Connection) -> None:
-    # One row per campaign: the state of its print build, seen by every server (frozen shape).
-    Table(
-        "desk_builds",
-        MetaData(),
-        Column("campaign", String(64), primary_key=True),
-        Column("state", String(16), nullable=False),
-        Column("run", String(32), nullable=False),
-        Column("server", String(255), nullable=False),
-        Column("pid", Integer, nullable=False),
-        Column("folder", Text, nullable=False),
-        Column("done", Integer, nullable=False),
-        Column("total", Integer, nullable=False),
-        Column("result", Text, nullable=False),
-        Column("started_at", Float, nullable=False),
-        Column("finished_at", Float),
-        Column("heartbeat", Float, nullable=False),
-    ).create(conn)
-
-
 # Append only: version N is MIGRATIONS[N - 1]. Each runs once, in a transaction,
 # under a lock, so two workers starting together migrate once.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("clicks table", _v1_clicks_table),
     ("referrer host column, index by day", _v2_referrer_and_day_index),
-    ("sign-in failures per client", _signin_failures_table),
+    ("sign-in failures per client", create_signin_failures_table),
     ("announcements, deliveries and the mail pace (the outbox)", create_outbox_tables),
-    ("the desk's state, history and catalog versions", _v3_desk_tables),
+    ("the desk's state, history and catalog versions", create_desk_tables),
     ("the reader list: readers, consents, forgotten addresses, attempts", migrate_reader_tables),
-    ("the desk's print builds", _desk_builds_table),
+    ("the desk's print builds", create_builds_table),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -81,19 +81,35 @@ class Piece:
         return ".png" if self.media_type == "image/png" else ".pdf"
 
 
-_HEADLINE = "the campaign's name and headline (or the book's pitch)"
-_TITLE = "the book's title and subtitle"
-_AUTHORS = "the book's authors and contributors"
+# What each fitted box is called and what to shorten in the catalog when its text does
+# not fit, on whichever piece it is (the sizes are the piece's): (label, source, plural).
+_FIELDS = {
+    "headline": ("headline", "the campaign's name and headline (or the book's pitch)", False),
+    "title": ("title", "the book's title and subtitle", False),
+    "authors": ("author line", "the book's authors and contributors", False),
+    "description": ("description", "the book's description", False),
+    "quote": ("featured quote", "the book's featured quote", False),
+    "quotes": ("quotes", "the book's quotes (fewer or shorter)", True),
+    "vendors": ("vendor list", "the offers", False),
+    "facts": ("facts", "the editions' ISBNs, pages, publisher and stores", False),
+    "bio": ("short bio", "the authors' short bios (about 50 words)", False),
+}
+
+
+def _fit(name: str, base: float, minimum: float, source: str | None = None) -> Fit:
+    """Box ``name``, shrinking from ``base`` to ``minimum`` points; ``source`` if it differs."""
+    label, usual_source, plural = _FIELDS[name]
+    return Fit(name, label, source or usual_source, base, minimum, plural=plural)
 
 
 def _flyer_fits() -> tuple[Fit, ...]:
     return (
-        Fit("headline", "headline", _HEADLINE, 26, 14),
-        Fit("title", "title", _TITLE, 36, 18),
-        Fit("authors", "author line", _AUTHORS, 9, 6.5),
-        Fit("description", "description", "the book's description", 11.5, 8.5),
-        Fit("quotes", "quotes", "the book's quotes (fewer or shorter)", 16, 8, plural=True),
-        Fit("vendors", "vendor list", "the offers and their notes", 8.25, 6.5),
+        _fit("headline", 26, 14),
+        _fit("title", 36, 18),
+        _fit("authors", 9, 6.5),
+        _fit("description", 11.5, 8.5),
+        _fit("quotes", 16, 8),
+        _fit("vendors", 8.25, 6.5, source="the offers and their notes"),  # the flyer shows notes
     )
 
 
@@ -180,11 +196,11 @@ PIECES: dict[str, Piece] = {
             src="postcard",
             pages=2,
             fits=(
-                Fit("headline", "headline", _HEADLINE, 16, 10),
-                Fit("title", "title", _TITLE, 22, 12),
-                Fit("authors", "author line", _AUTHORS, 7.5, 5.5),
-                Fit("quote", "featured quote", "the book's featured quote", 10.5, 7),
-                Fit("vendors", "vendor list", "the offers", 7, 5.5),
+                _fit("headline", 16, 10),
+                _fit("title", 22, 12),
+                _fit("authors", 7.5, 5.5),
+                _fit("quote", 10.5, 7),
+                _fit("vendors", 7, 5.5),
             ),
         ),
         Piece(
@@ -195,10 +211,10 @@ PIECES: dict[str, Piece] = {
             src="bookmark",
             pages=1,
             fits=(
-                Fit("title", "title", _TITLE, 17, 9),
-                Fit("authors", "author line", _AUTHORS, 6.5, 5),
-                Fit("headline", "headline", _HEADLINE, 9, 6.5),
-                Fit("quote", "featured quote", "the book's featured quote", 8.5, 6.5),
+                _fit("title", 17, 9),
+                _fit("authors", 6.5, 5),
+                _fit("headline", 9, 6.5),
+                _fit("quote", 8.5, 6.5),
             ),
             geometry=bookmark_sheet(),
         ),
@@ -210,9 +226,9 @@ PIECES: dict[str, Piece] = {
             src="social",
             pages=1,
             fits=(
-                Fit("headline", "headline", _HEADLINE, 27, 16),
-                Fit("title", "title", _TITLE, 44, 24),
-                Fit("authors", "author line", _AUTHORS, 14, 10),
+                _fit("headline", 27, 16),
+                _fit("title", 44, 24),
+                _fit("authors", 14, 10),
             ),
             media_type="image/png",
         ),
@@ -245,12 +261,12 @@ def _press(size: str) -> Piece:
         src="press",
         pages=1,
         fits=(
-            Fit("title", "title", _TITLE, 26, 14),
-            Fit("authors", "author line", _AUTHORS, 10, 7),
-            Fit("description", "description", "the book's description", 10.5, 7.5),
-            Fit("facts", "facts", "the editions' ISBNs, pages, publisher and stores", 9, 6.5),
-            Fit("quotes", "quotes", "the book's quotes (fewer or shorter)", 11, 7, plural=True),
-            Fit("bio", "short bio", "the authors' short bios (about 50 words)", 9.5, 7),
+            _fit("title", 26, 14),
+            _fit("authors", 10, 7),
+            _fit("description", 10.5, 7.5),
+            _fit("facts", 9, 6.5),
+            _fit("quotes", 11, 7),
+            _fit("bio", 9.5, 7),
         ),
         size=size,
         geometry=_GEOMETRY[size],
