@@ -17,7 +17,7 @@ from ..settings import (
     load_settings,
     url_host,
 )
-from . import catalog_option, now_option, open_catalog, resolve_now
+from . import catalog_option, first_line, now_option, open_catalog, resolve_now
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
 
@@ -101,7 +101,7 @@ def _desk_password_line(instance: Path, url: str | None) -> str:
     try:
         has_password = store.has_password()
     except (SQLAlchemyError, StorageError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         return f"The desk (/admin/): cannot read its password from the database yet ({first})."
     finally:
         store.engine.dispose()
