@@ -201,9 +201,11 @@ def test_the_sqlite_file_removed_then_replaced(tmp_path):
         final = click_ids(database)
     # The removal is noticed as a removal by the first process to look, or, when another
     # process has already recreated the file by then, as a replacement: both reopen it.
-    assert log.count("storefront.db was removed; reopening it") + log.count(
-        "storefront.db was replaced by another file; reopening it"
-    ) >= 2, log
+    assert (
+        log.count("storefront.db was removed; reopening it")
+        + log.count("storefront.db was replaced by another file; reopening it")
+        >= 2
+    ), log
     assert "storefront.db was replaced by another file; reopening it" in log
     removed_with_the_file = click_ids(before_removal) - final
     # Every click is in the file now at the path, or went with the removed one before it
