@@ -6,6 +6,7 @@ Kept apart from ``app.py`` so views and CLI commands share one definition of
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import threading
@@ -129,6 +130,17 @@ class CatalogStore:
         if catalog.version != current.version:
             logger.info("catalog reloaded: version %s", catalog.version)
             self._catalog = catalog  # one reference swap: readers see old or new, never half
+            _refreeze_heap()
+
+
+def _refreeze_heap() -> None:
+    """After a reload in a process that froze its heap (the server's workers): let the old
+    catalog's reference cycles be collected, then freeze what lives on, the new catalog too.
+    One full collection per catalog edit."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
+import weakref
 
 from bs4 import BeautifulSoup
+
+from storefront.state import CatalogStore
 
 from .conftest import MINIMAL_CATALOG
 
@@ -119,3 +123,23 @@ def test_a_negative_interval_never_reloads(make_app, write_catalog):
     replace_file(path, MINIMAL_CATALOG.replace('title = "First Book"', 'title = "Second Title"'))
     assert title(client.get("/books/first")) == "First Book"
     assert not app.extensions["storefront"].catalog_store.reloading
+
+
+def test_a_reload_in_a_frozen_heap_lets_the_old_catalog_be_collected(write_catalog):
+    """The server's workers freeze their heap (``gc.freeze``) once the app is built; a
+    reload unfreezes it, collects and freezes again, so an old catalog held only by a
+    reference cycle is freed, not kept for the life of the worker."""
+    path = write_catalog()
+    store = CatalogStore(path, interval=0)
+    old = store.get()
+    object.__setattr__(old, "_cycle", old)  # held by a cycle only, once replaced
+    gone = weakref.ref(old)
+    del old
+    gc.freeze()
+    try:
+        replace_file(path, path.read_text(encoding="utf-8").replace("First Book", "Renamed"))
+        assert store.get().books[0].title == "Renamed"
+        assert gone() is None
+        assert gc.get_freeze_count() > 0  # the new catalog is frozen in its turn
+    finally:
+        gc.unfreeze()
