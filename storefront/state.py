@@ -130,6 +130,7 @@ class CatalogStore:
         if catalog.version != current.version:
             logger.info("catalog reloaded: version %s", catalog.version)
             self._catalog = catalog  # one reference swap: readers see old or new, never half
+            del current  # the old catalog: collectable from here
             _refreeze_heap()
 
 
