@@ -112,6 +112,12 @@ def test_serve_answers_the_health_check(server):
     assert health.json()["status"] == "ok"
 
 
+def test_serve_starts_two_workers_without_advice_against_its_own_settings(server):
+    log = server.output()
+    assert log.count("[INFO] Started worker-") == 2
+    assert "WARNING" not in log  # Granian's thread-count advice is filtered (server.py)
+
+
 def test_serve_lists_the_books_on_the_index(server):
     index = server.get("/")
     assert index.status_code == 200
