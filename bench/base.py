@@ -9,7 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DURATION = 10.0
 START_TIMEOUT = 60.0  # seconds for a server to answer its health check
-STOP_TIMEOUT = 15.0  # seconds for gunicorn's graceful stop before SIGKILL
+STOP_TIMEOUT = 15.0  # seconds for a server's graceful stop before SIGKILL
 WRK_SLACK = 30.0  # seconds a wrk run may overrun its duration before it is killed
 
 

@@ -71,7 +71,7 @@ def etag_of(url: str) -> str:
 
 
 def worker_cpu(base_url: str) -> dict[int, float]:
-    """CPU seconds so far of each gunicorn worker of the server at ``base_url`` (by pid)."""
+    """CPU seconds so far of each worker of the server at ``base_url`` (by pid)."""
     from .servers import _CLOCK_TICKS, _SERVERS
 
     master = _SERVERS.get(base_url)

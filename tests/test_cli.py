@@ -59,7 +59,7 @@ def test_missing_catalog_file_is_a_clean_error(runner, tmp_path):
 
 @pytest.fixture
 def served(monkeypatch, tmp_path) -> Iterator[list[dict]]:
-    """`storefront serve` up to the point it starts gunicorn: the arguments it would use."""
+    """`storefront serve` up to the point it starts the server: the arguments it would use."""
     calls: list[dict] = []
     monkeypatch.setattr("storefront.server.run_server", lambda **kw: calls.append(kw))
     monkeypatch.chdir(tmp_path)

@@ -3,7 +3,7 @@
 (Every second, the oldest worker that has lived three seconds: on a busy machine a worker
 needs about that long to start, and killing it sooner would leave no worker at all.)
 
-The production server (gunicorn, 2 workers) on SQLite and on a real PostgreSQL takes reader
+The production server (Granian, 2 workers) on SQLite and on a real PostgreSQL takes reader
 clicks from 24 concurrent clients while a thread kills one of its workers with SIGKILL every
 second; the clients go on until at least 5,000 clicks were sent and four workers were killed
 (a fast machine answers 5,000 clicks before the second kill: the load is measured in kills,
@@ -138,7 +138,7 @@ def test_a_worker_killed_every_second_loses_and_doubles_no_answered_click(databa
             while not done.wait(EVERY):
                 # The oldest worker, once it has had time to start serving: a replacement
                 # killed while it still starts up would leave no worker at all, and the test
-                # would measure gunicorn's start-up instead of the click log.
+                # would measure the server's start-up instead of the click log.
                 workers = [(age(pid), pid) for pid in server.workers()]
                 ready = [(a, pid) for a, pid in workers if a >= READY]
                 if ready:

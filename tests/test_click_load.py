@@ -64,7 +64,7 @@ class Server:
         return self.instance / "spool"
 
     def workers(self) -> list[int]:
-        """The gunicorn worker pids (children of the master)."""
+        """The server's worker pids (children of the master)."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         if children.exists():
             return [int(pid) for pid in children.read_text().split()]

@@ -1,4 +1,4 @@
-"""Fault injection against a real ``storefront serve`` (gunicorn, 2 workers): no click is lost.
+"""Fault injection against a real ``storefront serve`` (Granian, 2 workers): no click is lost.
 
 Each scenario clicks ``/go`` from two clients while a fault is injected and healed, then
 waits for the spool to drain and asks ``storefront stats``: the clicks it counts equal
@@ -37,7 +37,7 @@ from .test_click_load import Server, storefront_server
 pytestmark = pytest.mark.slow
 
 BUDGET = 0.05
-# Slack for a loaded 2-core machine (gunicorn, the client threads and the database share
+# Slack for a loaded 2-core machine (the server, the client threads and the database share
 # it). Without the budget these faults cost a redirect 2 to 10 seconds.
 MARGIN = 0.75
 SETTINGS = {

@@ -58,7 +58,7 @@ def test_flyer_is_built_once_then_served_from_cache_with_an_etag(client, cache):
 
 
 def test_two_apps_build_the_same_bytes(make_app):
-    # Two gunicorn workers must agree on the ETag: no "now" inside the PDF.
+    # Two workers must agree on the ETag: no "now" inside the PDF.
     one = make_app().test_client().get("/books/genesis/flyer.pdf")
     two = make_app().test_client().get("/books/genesis/flyer.pdf")
     assert one.headers["ETag"] == two.headers["ETag"]

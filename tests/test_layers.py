@@ -10,7 +10,7 @@ The layers, lowest first (a module may import its own layer and the layers below
    link checker, the desk's editing and builds...). No web framework; they may use renderers.
 4. **views**: ``storefront/views/`` (blueprints and the web-only modules beside them).
 5. **app**: ``create_app``.
-6. **commands**: the CLI, its commands, and the two clients of the app (the gunicorn runner and
+6. **commands**: the CLI, its commands, and the two clients of the app (the server runner and
    the static export's crawl). They may use the app, never a view.
 
 Modules are classified by name patterns (``fnmatch`` on dotted names): a package's pattern
@@ -38,7 +38,7 @@ PACKAGES = tuple(
     ]["wheel"]["packages"]
 )
 
-WEB = ("flask", "werkzeug", "gunicorn", "click")
+WEB = ("flask", "werkzeug", "gunicorn", "granian", "click")
 IO = ("sqlalchemy", "psycopg", "requests", "urllib3")
 
 
@@ -63,7 +63,7 @@ LAYERS = (
             "storefront.export.*",
         ),
         (),
-        "the CLI and the app's clients (gunicorn runner, export crawl) sit on top",
+        "the CLI and the app's clients (server runner, export crawl) sit on top",
     ),
     Layer(
         "app",

@@ -1,7 +1,7 @@
 """No one can lock the author out: wrong secrets are slowed per client, atomically.
 
 The throttle (``storefront.desk.throttle``) on a real SQLite file and a real PostgreSQL,
-then the desk's sign-in and ``/admin/stats`` through the app, then a real gunicorn with
+then the desk's sign-in and ``/admin/stats`` through the app, then a real `storefront serve` with
 two workers answering a burst of concurrent guesses (the client told apart by
 ``X-Forwarded-For`` behind ``STOREFRONT_PROXY_COUNT=1``).
 """

@@ -1,4 +1,4 @@
-"""The lock-out rules on the real server: `storefront serve` with two gunicorn workers.
+"""The lock-out rules on the real server: `storefront serve` with two workers.
 
 Behind ``STOREFRONT_PROXY_COUNT=1`` the client is the ``X-Forwarded-For`` address, so one
 test machine plays many clients. The count lives in the instance folder's SQLite file,

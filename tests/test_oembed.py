@@ -244,7 +244,7 @@ def test_oembed_html_escapes_catalog_text(make_app, write_catalog):
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """``storefront serve`` (gunicorn) on a free port, its base URL set to where it listens."""
+    """``storefront serve`` on a free port, its base URL set to where it listens."""
     from bench.harness import free_port, serve
 
     port = free_port()

@@ -162,7 +162,7 @@ def test_serve_now_previews_the_price_at_that_instant(tmp_path, instant, now, wa
     with running_server(tmp_path, "--now", instant) as server:
         health = server.get("/healthz").json()
         page = server.get("/books/genesis")
-    # SIGTERM is a graceful stop: gunicorn exits 0.
+    # SIGTERM is a graceful stop: the server exits 0.
     assert server.process.returncode == 0, server.output()
     assert health["now"] == instant
     assert page.status_code == 200
