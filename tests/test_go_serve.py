@@ -1,7 +1,8 @@
 """A buy link to a store URL in any script, through the production server (Granian).
 
-A WSGI server refuses a response header that is not Latin-1 (gunicorn did, when the fast path handed it the
-raw catalog URL: a 500, with the click recorded). Both paths must send a percent-encoded
+A WSGI server refuses a response header that is not Latin-1 (gunicorn did, when the fast
+path handed it the raw catalog URL: a 500, with the click recorded). Both paths must send a
+percent-encoded
 ``Location``: the fast path (a plain click) and Flask (``remember=1`` sets a cookie).
 """
 
