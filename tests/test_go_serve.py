@@ -2,8 +2,8 @@
 
 A WSGI server refuses a response header that is not Latin-1 (gunicorn did, when the fast
 path handed it the raw catalog URL: a 500, with the click recorded). Both paths must send a
-percent-encoded
-``Location``: the fast path (a plain click) and Flask (``remember=1`` sets a cookie).
+percent-encoded ``Location``: the fast path (a plain click) and Flask (``remember=1`` sets a
+cookie).
 """
 
 from __future__ import annotations
