@@ -148,5 +148,6 @@ def run_server(**settings: Any) -> None:
 def _no_thread_count_advice(record: logging.LogRecord) -> bool:
     # Granian warns that more blocking threads than 2 x cores + 1 "seems quite high" and
     # suggests its backpressure setting, which bounds open connections, not threads: a low
-    # one closes idle keep-alive connections (server_options). The default 8 is measured.
+    # one closes idle keep-alive connections (server_options). The default 8 is measured
+    # (docs/benchmarks.md).
     return not record.getMessage().startswith("Configuration allows spawning up to")
