@@ -18,7 +18,8 @@ from pathlib import Path
 PREFIX = "STOREFRONT_"
 # `storefront serve --threads`: Python threads per Granian worker that run requests. A
 # connection, slow or silent, costs the server's event loop, not one of these threads
-# (docs/operations.md, "Slow clients"); a request holds one while the app runs.
+# (docs/operations.md, "The server and its worker model"); a request holds one while the
+# app runs, reading its body included.
 DEFAULT_THREADS = 8
 INSTANCE_ENV = "STOREFRONT_INSTANCE_PATH"
 
